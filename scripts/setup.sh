@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what nasforge needs on a fresh Debian machine (idempotent), then configures and builds
+# it in Release. LibTorch comes from the official PyTorch wheel, installed once into a cache folder
+# outside the clone ($NASFORGE_CACHE, default ~/.cache/nasforge) so every clone reuses it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${NASFORGE_CACHE:-$HOME/.cache/nasforge}"
+TORCH_VERSION="2.11.0"
+TORCH_HOME_DIR="$CACHE/torch-$TORCH_VERSION"
+BUILD_DIR="${NASFORGE_BUILD_DIR:-$ROOT/build}"
+DEBS=(cmake g++ make python3-pip nlohmann-json3-dev libsqlite3-dev libtbb-dev catch2 zlib1g-dev
+      ccache dataset-fashion-mnist)
+
+say() { echo "[setup] $*" >&2; }
+
+missing=()
+for pkg in "${DEBS[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  say "installing Debian packages: ${missing[*]}"
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [[ ! -f "$TORCH_HOME_DIR/.complete" ]]; then
+  say "installing PyTorch $TORCH_VERSION (LibTorch) into $TORCH_HOME_DIR"
+  rm -rf "$TORCH_HOME_DIR"
+  mkdir -p "$CACHE"
+  python3 -m pip install -q --disable-pip-version-check --no-warn-script-location \
+    --target "$TORCH_HOME_DIR" "torch==$TORCH_VERSION"
+  touch "$TORCH_HOME_DIR/.complete"
+fi
+TORCH_PREFIX="$(cd "$TORCH_HOME_DIR" && PYTHONPATH="$TORCH_HOME_DIR" python3 -W ignore -c \
+  'import torch.utils; print(torch.utils.cmake_prefix_path)' 2>/dev/null | tail -n1)"
+[[ -d "$TORCH_PREFIX" ]] || { say "cannot locate LibTorch's CMake files under $TORCH_HOME_DIR"; exit 1; }
+
+CMAKE_ARGS=(-S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TORCH_PREFIX")
+[[ "${CI:-}" == "true" ]] && CMAKE_ARGS+=(-DNASFORGE_WERROR=ON)
+mkdir -p "$BUILD_DIR"
+say "configuring in $BUILD_DIR"
+cmake "${CMAKE_ARGS[@]}" >"$BUILD_DIR/configure.log" 2>&1 || { cat "$BUILD_DIR/configure.log"; exit 1; }
+say "building (this takes a while on 2 cores the first time; ccache speeds up later builds)"
+cmake --build "$BUILD_DIR" -j"$(nproc)" "$@"

@@ -1,0 +1,189 @@
+#include "search/commands.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <ostream>
+
+#include "common/errors.h"
+#include "common/log.h"
+#include "search/experiment.h"
+#include "search/report.h"
+#include "search/search_loop.h"
+#include "space/modules/network.h"
+#include "store/sqlite_store.h"
+#include "trainer/torch_evaluator.h"
+#include "trainer/training_loop.h"
+
+namespace nasforge::search {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kModelFormat = "nasforge-model";
+constexpr int kModelFormatVersion = 1;
+
+std::string artifacts_dir(const std::string& db_path) {
+  return fs::absolute(db_path).string() + ".artifacts";
+}
+
+void print_summary(store::SqliteStore& store, std::int64_t experiment_id, int budget,
+                   double seconds, std::ostream& out) {
+  const auto trials = store.trials(experiment_id);
+  print_trial_table(trials, out);
+  if (const auto best = store.best_trial(experiment_id)) {
+    out << std::fixed << std::setprecision(2) << "best: trial " << best->ordinal << ", val acc "
+        << best->outcome.val_accuracy * 100 << "%, " << best->arch_canonical << "\n";
+  } else {
+    out << "best: none (no trial completed)\n";
+  }
+  out << "trials: " << trials.size() << " of " << budget;
+  if (seconds > 0) out << ", wall time " << std::fixed << std::setprecision(1) << seconds << " s";
+  out << "\n";
+}
+
+void run_loop(store::SqliteStore& store, const Experiment& experiment, std::ostream& out) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto experiment_id = store.experiment().id;
+  auto parts = prepare(experiment);
+  SearchLoop loop(store, experiment_id, experiment, parts, artifacts_dir(store.path()));
+  loop.run();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  print_summary(store, experiment_id, experiment.trials, seconds, out);
+}
+
+}  // namespace
+
+std::string default_db_path(const std::string& config_path) {
+  return (fs::path("runs") / (fs::path(config_path).stem().string() + ".db")).string();
+}
+
+void run_search(const std::string& config_path, const std::string& db_path, std::ostream& out) {
+  const auto experiment = load_experiment_file(config_path);
+  // Check the data and the evaluator before any database exists.
+  prepare(experiment);
+  if (fs::exists(db_path)) {
+    throw StoreError(db_path + ": database already exists; continue it with `nasforge resume --db " +
+                     db_path + "` or choose another --db");
+  }
+  if (const auto parent = fs::path(db_path).parent_path(); !parent.empty()) {
+    fs::create_directories(parent);
+  }
+  auto store = store::SqliteStore::create(db_path);
+  store.create_experiment(experiment.name, experiment.to_json());
+  log::info("experiment '" + experiment.name + "' recorded in " + db_path);
+  run_loop(store, experiment, out);
+}
+
+void resume_search(const std::string& db_path, std::ostream& out) {
+  auto store = store::SqliteStore::open(db_path);
+  const auto row = store.experiment();
+  const auto experiment = Experiment::from_json(row.config, db_path + ": experiment config");
+  log::info("resuming experiment '" + experiment.name + "' from " + db_path);
+  run_loop(store, experiment, out);
+}
+
+void print_status(const std::string& db_path, std::ostream& out) {
+  auto store = store::SqliteStore::open(db_path);
+  const auto row = store.experiment();
+  const auto budget = row.config.at("budget").at("trials").get<int>();
+  out << "experiment: " << row.name << " (" << row.status << ")\n";
+  out << "controller: " << row.config.at("controller").value("type", "?")
+      << ", space: " << row.config.at("space").value("type", "?") << "\n";
+  print_summary(store, row.id, budget, 0, out);
+  const auto changes = store.hparam_changes(row.id);
+  if (!changes.empty()) {
+    out << "hyperparameter changes:\n";
+    for (const auto& c : changes) {
+      out << "  trial " << c.trial_id << " epoch " << c.epoch << ": " << c.name << " = " << c.value
+          << " (" << c.reason << ")\n";
+    }
+  }
+}
+
+void export_best(const std::string& db_path, const std::string& out_dir, std::ostream& out) {
+  auto store = store::SqliteStore::open(db_path);
+  const auto row = store.experiment();
+  const auto best = store.best_trial(row.id);
+  if (!best) throw StoreError(db_path + ": no completed trial to export");
+  const auto experiment = Experiment::from_json(row.config, db_path + ": experiment config");
+  const auto space = space::make_search_space(experiment.space);
+  const auto arch = space->from_json(best->arch);
+  fs::create_directories(out_dir);
+
+  nlohmann::json model = {{"format", kModelFormat},
+                          {"version", kModelFormatVersion},
+                          {"experiment", row.name},
+                          {"trial", best->ordinal},
+                          {"space", experiment.space},
+                          {"architecture", space->to_json(arch)},
+                          {"val_accuracy", best->outcome.val_accuracy},
+                          {"params", best->outcome.params},
+                          {"flops", best->outcome.flops}};
+  nlohmann::json metrics = {{"val_accuracy", best->outcome.val_accuracy}};
+  if (experiment.trains()) {
+    const auto data = trainer::load_splits(experiment.dataset);
+    model["dataset"] = experiment.dataset.to_json();
+    model["input_shape"] = {data.shape.channels, data.shape.height, data.shape.width};
+    model["num_classes"] = data.num_classes;
+    model["normalization"] = {{"mean", data.mean}, {"std", data.std}};
+    auto network = space::build_network(*space, arch, data.shape, data.num_classes);
+    trainer::load_weights(*network, best->outcome.weights_path);
+    const auto test = trainer::evaluate_network(*network, data.test, {data.mean, data.std},
+                                                c10::Device(c10::kCPU), 1000);
+    metrics["test_accuracy"] = test.accuracy;
+    metrics["test_loss"] = test.loss;
+    fs::copy_file(best->outcome.weights_path, fs::path(out_dir) / "weights.pt",
+                  fs::copy_options::overwrite_existing);
+  } else {
+    metrics["benchmark"] = best->outcome.extra;
+  }
+  model["metrics"] = metrics;
+  std::ofstream(fs::path(out_dir) / "architecture.json") << model.dump(2) << "\n";
+  std::ofstream(fs::path(out_dir) / "metrics.json") << metrics.dump(2) << "\n";
+  out << "exported trial " << best->ordinal << " (" << best->arch_canonical << ") to " << out_dir
+      << "\n";
+  out << std::fixed << std::setprecision(2) << "val acc " << best->outcome.val_accuracy * 100 << "%";
+  if (metrics.contains("test_accuracy")) {
+    out << ", test acc " << metrics["test_accuracy"].get<double>() * 100 << "%";
+  }
+  out << "\n";
+}
+
+double evaluate_exported(const std::string& model_dir, const std::string& split, std::ostream& out) {
+  const auto path = fs::path(model_dir) / "architecture.json";
+  std::ifstream in(path);
+  if (!in) throw DataError(path.string() + ": not found; export a model with `nasforge export`");
+  nlohmann::json model;
+  try {
+    model = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error&) {
+    throw DataError(path.string() + ": malformed JSON");
+  }
+  if (model.value("format", "") != kModelFormat || model.value("version", 0) != kModelFormatVersion) {
+    throw DataError(path.string() + ": not a nasforge model (format " + kModelFormat + " v" +
+                    std::to_string(kModelFormatVersion) + ")");
+  }
+  if (!model.contains("dataset")) {
+    throw DataError(path.string() + ": a benchmark-table architecture has no weights to evaluate");
+  }
+  if (split != "test" && split != "validation") {
+    throw ConfigError("--split: unknown split '" + split + "'; expected test or validation");
+  }
+  const auto space = space::make_search_space(model.at("space"));
+  const auto arch = space->from_json(model.at("architecture"));
+  const auto spec = trainer::DatasetSpec::from_json(model.at("dataset"), path.string() + ": dataset");
+  const auto data = trainer::load_splits(spec);
+  auto network = space::build_network(*space, arch, data.shape, data.num_classes);
+  trainer::load_weights(*network, (fs::path(model_dir) / "weights.pt").string());
+  const auto metrics = trainer::evaluate_network(*network, split == "test" ? data.test : data.validation,
+                                                 {data.mean, data.std}, c10::Device(c10::kCPU), 1000);
+  out << std::fixed << std::setprecision(4) << split << " accuracy " << metrics.accuracy << " ("
+      << arch.canonical() << ")\n";
+  return metrics.accuracy;
+}
+
+}  // namespace nasforge::search

@@ -1,0 +1,21 @@
+#pragma once
+// The CLI's commands, as library functions (the CLI only parses flags and calls these).
+#include <iosfwd>
+#include <string>
+
+namespace nasforge::search {
+
+// Starts a search: validates the file and the data before creating the database.
+void run_search(const std::string& config_path, const std::string& db_path, std::ostream& out);
+// Continues a stopped search to its budget.
+void resume_search(const std::string& db_path, std::ostream& out);
+// Prints the experiment, its trials and the best one; safe while a search runs.
+void print_status(const std::string& db_path, std::ostream& out);
+// Writes the best trial's architecture.json, weights.pt and metrics.json (with test accuracy).
+void export_best(const std::string& db_path, const std::string& out_dir, std::ostream& out);
+// Loads an exported model and prints its accuracy on a split ("test" or "validation").
+double evaluate_exported(const std::string& model_dir, const std::string& split, std::ostream& out);
+
+std::string default_db_path(const std::string& config_path);
+
+}  // namespace nasforge::search

@@ -1,0 +1,97 @@
+#include "search/experiment.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/errors.h"
+#include "common/json_config.h"
+#include "controllers/controller.h"
+#include "space/search_space.h"
+
+namespace nasforge::search {
+
+namespace cfg = nasforge::config;
+namespace fs = std::filesystem;
+
+Experiment Experiment::from_json(const nlohmann::json& j, const std::string& where) {
+  cfg::require_object(j, where);
+  cfg::reject_unknown_keys(j, where, {"name", "seed", "budget", "space", "controller", "evaluator",
+                                      "dataset", "training"});
+  Experiment e;
+  e.name = cfg::required<std::string>(j, "name", where);
+  e.seed = cfg::optional<std::uint64_t>(j, "seed", where, 0);
+  if (!j.contains("budget")) throw ConfigError(where + ": missing required key \"budget\"");
+  const auto& budget = j.at("budget");
+  cfg::require_object(budget, where + ".budget");
+  cfg::reject_unknown_keys(budget, where + ".budget", {"trials"});
+  e.trials = cfg::in_range(cfg::required<int>(budget, "trials", where + ".budget"), 1, 1'000'000,
+                           where + ".budget.trials");
+  if (!j.contains("space")) throw ConfigError(where + ": missing required key \"space\"");
+  e.space = j.at("space");
+  e.controller = j.value("controller", nlohmann::json{{"type", "random"}});
+  e.evaluator = j.value("evaluator", nlohmann::json{{"type", "train"}});
+  cfg::require_object(e.evaluator, where + ".evaluator");
+  const auto evaluator_type = cfg::required<std::string>(e.evaluator, "type", where + ".evaluator");
+  if (evaluator_type == "train") {
+    cfg::reject_unknown_keys(e.evaluator, where + ".evaluator", {"type"});
+    e.dataset = trainer::DatasetSpec::from_json(j.value("dataset", nlohmann::json::object()),
+                                                where + ".dataset");
+    e.training = trainer::TrainConfig::from_json(j.value("training", nlohmann::json::object()),
+                                                 where + ".training");
+  } else if (evaluator_type == "nb201-table") {
+    cfg::reject_unknown_keys(e.evaluator, where + ".evaluator", {"type", "path", "column"});
+    cfg::required<std::string>(e.evaluator, "path", where + ".evaluator");
+  } else {
+    throw ConfigError(where + ".evaluator.type: unknown evaluator '" + evaluator_type +
+                      "'; expected train or nb201-table");
+  }
+  // Validate space and controller now, so a bad file fails before anything is created.
+  const auto space = space::make_search_space(e.space, where + ".space");
+  controllers::make_controller(e.controller, *space, e.seed, where + ".controller");
+  return e;
+}
+
+nlohmann::json Experiment::to_json() const {
+  nlohmann::json j = {{"name", name},         {"seed", seed},
+                      {"budget", {{"trials", trials}}}, {"space", space},
+                      {"controller", controller}, {"evaluator", evaluator}};
+  if (trains()) {
+    j["dataset"] = dataset.to_json();
+    j["training"] = training.to_json();
+  }
+  return j;
+}
+
+namespace {
+
+std::string resolve(const std::string& path, const fs::path& file_dir) {
+  if (path.empty() || fs::path(path).is_absolute()) return path;
+  if (fs::exists(path)) return fs::absolute(path).lexically_normal().string();
+  const auto beside = file_dir / path;
+  if (fs::exists(beside)) return fs::absolute(beside).lexically_normal().string();
+  return path;  // left as given; the loader reports it missing
+}
+
+}  // namespace
+
+Experiment load_experiment_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot read experiment file");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in, nullptr, true, /*ignore_comments=*/true);
+  } catch (const nlohmann::json::parse_error& e) {
+    std::string message = e.what();
+    throw ConfigError(path + ": malformed JSON (" + message.substr(message.find(']') + 2) + ")");
+  }
+  auto experiment = Experiment::from_json(j, path);
+  const auto dir = fs::absolute(path).parent_path();
+  if (experiment.trains()) {
+    experiment.dataset.path = resolve(experiment.dataset.path, dir);
+  } else {
+    experiment.evaluator["path"] = resolve(experiment.evaluator.at("path").get<std::string>(), dir);
+  }
+  return experiment;
+}
+
+}  // namespace nasforge::search

@@ -1,0 +1,35 @@
+#pragma once
+// The experiment file: what to search (space), how (controller), how long (budget), and how each
+// candidate is evaluated (trained on a dataset, or looked up in the NAS-Bench-201 table).
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "trainer/dataset.h"
+#include "trainer/train_config.h"
+
+namespace nasforge::search {
+
+struct Experiment {
+  std::string name;
+  std::uint64_t seed = 0;
+  int trials = 10;                 // budget: finished trials
+  nlohmann::json space;            // validated by make_search_space
+  nlohmann::json controller;       // validated by make_controller
+  nlohmann::json evaluator;        // {"type": "train"} or {"type": "nb201-table", ...}
+  trainer::DatasetSpec dataset;    // when training
+  trainer::TrainConfig training;   // when training
+
+  bool trains() const { return evaluator.value("type", "train") == "train"; }
+
+  // Parses and validates everything (space, controller, evaluator); `where` names the file.
+  static Experiment from_json(const nlohmann::json& j, const std::string& where);
+  nlohmann::json to_json() const;
+};
+
+// Reads an experiment file; relative dataset and table paths are resolved against the working
+// directory, then the file's folder, and stored absolute so `resume` works from anywhere.
+Experiment load_experiment_file(const std::string& path);
+
+}  // namespace nasforge::search

@@ -1,0 +1,162 @@
+// nasforge: the command-line interface. Parses flags, calls search/commands, and turns errors
+// into one line and an exit code (2 for bad input, 1 for anything else).
+#include <c10/util/Exception.h>
+
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/errors.h"
+#include "common/log.h"
+#include "search/commands.h"
+
+namespace {
+
+using nasforge::ConfigError;
+
+constexpr const char* kUsage = R"(usage: nasforge <command> [options]
+
+commands:
+  run CONFIG [--db PATH]          start a search described by an experiment file
+  resume --db PATH                continue a stopped search to its budget
+  status --db PATH                show the trials and the best so far (works while running)
+  export --db PATH --out DIR      write the best architecture, its weights and test accuracy
+  evaluate --model DIR [--split test|validation]
+                                  re-evaluate an exported model
+options for every command:
+  --quiet                         log warnings and errors only
+  --help                          show help for a command
+)";
+
+const std::map<std::string, std::string> kCommandHelp = {
+    {"run",
+     "usage: nasforge run CONFIG [--db PATH]\n  Starts the search in the experiment file CONFIG "
+     "and records it in PATH\n  (default runs/<config name>.db). Fails if PATH exists: use resume.\n"},
+    {"resume",
+     "usage: nasforge resume --db PATH\n  Continues the search in PATH to its budget; trials that "
+     "were running\n  when it stopped are run again, finished ones are kept.\n"},
+    {"status", "usage: nasforge status --db PATH\n  Prints the experiment's trials and the best one.\n"},
+    {"export",
+     "usage: nasforge export --db PATH --out DIR\n  Writes DIR/architecture.json (re-loadable), "
+     "DIR/weights.pt and\n  DIR/metrics.json with the test-set accuracy of the best trial.\n"},
+    {"evaluate",
+     "usage: nasforge evaluate --model DIR [--split test|validation]\n  Loads an exported model "
+     "and prints its accuracy on the split.\n"},
+};
+
+struct Args {
+  std::string command;
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> options;
+  bool help = false;
+};
+
+Args parse(int argc, char** argv) {
+  Args args;
+  if (argc < 2) return args;
+  args.command = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      args.help = true;
+    } else if (a == "--quiet") {
+      args.options["quiet"] = "1";
+    } else if (a.rfind("--", 0) == 0) {
+      const auto eq = a.find('=');
+      if (eq != std::string::npos) {
+        args.options[a.substr(2, eq - 2)] = a.substr(eq + 1);
+      } else if (i + 1 < argc) {
+        args.options[a.substr(2)] = argv[++i];
+      } else {
+        throw ConfigError("option " + a + " needs a value");
+      }
+    } else {
+      args.positional.push_back(a);
+    }
+  }
+  return args;
+}
+
+std::string require(const Args& args, const std::string& name) {
+  const auto it = args.options.find(name);
+  if (it == args.options.end()) {
+    throw ConfigError(args.command + ": missing --" + name + " (see nasforge " + args.command +
+                      " --help)");
+  }
+  return it->second;
+}
+
+void check_options(const Args& args, std::vector<std::string> allowed, size_t positional) {
+  allowed.push_back("quiet");
+  for (const auto& [key, value] : args.options) {
+    bool ok = false;
+    for (const auto& a : allowed) ok = ok || a == key;
+    if (!ok) throw ConfigError(args.command + ": unknown option --" + key);
+  }
+  if (args.positional.size() != positional) {
+    throw ConfigError(args.command + ": expected " + std::to_string(positional) +
+                      " positional argument(s), got " + std::to_string(args.positional.size()));
+  }
+}
+
+int dispatch(const Args& args) {
+  namespace s = nasforge::search;
+  if (args.command.empty() || args.command == "--help" || args.command == "-h" ||
+      args.command == "help") {
+    std::cout << kUsage;
+    return args.command.empty() ? 2 : 0;
+  }
+  const auto help = kCommandHelp.find(args.command);
+  if (help == kCommandHelp.end()) {
+    throw ConfigError("unknown command '" + args.command +
+                      "'; expected run, resume, status, export or evaluate");
+  }
+  if (args.help) {
+    std::cout << help->second;
+    return 0;
+  }
+  if (args.options.count("quiet")) nasforge::log::set_level(nasforge::log::Level::kWarn);
+  if (args.command == "run") {
+    check_options(args, {"db"}, 1);
+    const auto& config = args.positional[0];
+    const auto db = args.options.count("db") ? args.options.at("db") : s::default_db_path(config);
+    s::run_search(config, db, std::cout);
+  } else if (args.command == "resume") {
+    check_options(args, {"db"}, 0);
+    s::resume_search(require(args, "db"), std::cout);
+  } else if (args.command == "status") {
+    check_options(args, {"db"}, 0);
+    s::print_status(require(args, "db"), std::cout);
+  } else if (args.command == "export") {
+    check_options(args, {"db", "out"}, 0);
+    s::export_best(require(args, "db"), require(args, "out"), std::cout);
+  } else if (args.command == "evaluate") {
+    check_options(args, {"model", "split"}, 0);
+    const auto split = args.options.count("split") ? args.options.at("split") : "test";
+    s::evaluate_exported(require(args, "model"), split, std::cout);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return dispatch(parse(argc, argv));
+  } catch (const nasforge::InternalError& e) {
+    std::cerr << "nasforge: internal error: " << e.what() << "\n";
+    return 1;
+  } catch (const nasforge::Error& e) {
+    std::cerr << "nasforge: error: " << e.what() << "\n";
+    return 2;
+  } catch (const c10::Error& e) {
+    std::string message = e.what_without_backtrace();
+    std::cerr << "nasforge: LibTorch error: " << message.substr(0, message.find('\n')) << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "nasforge: error: " << e.what() << "\n";
+    return 1;
+  }
+}

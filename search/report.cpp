@@ -1,0 +1,30 @@
+#include "search/report.h"
+
+#include <cstdio>
+#include <ostream>
+
+namespace nasforge::search {
+
+void print_trial_table(const std::vector<store::TrialRow>& trials, std::ostream& out) {
+  char line[512];
+  std::snprintf(line, sizeof line, "%5s  %-9s  %8s  %10s  %9s  %6s  %8s  %s\n", "trial", "status",
+                "val_acc", "params", "MFLOPs", "epochs", "time_s", "architecture");
+  out << line;
+  for (const auto& t : trials) {
+    const bool finished = t.status == "completed" || t.status == "pruned";
+    std::snprintf(line, sizeof line, "%5lld  %-9s  %8s  %10s  %9s  %6s  %8s  %s\n",
+                  static_cast<long long>(t.ordinal), t.status.c_str(),
+                  finished ? std::to_string(t.outcome.val_accuracy * 100).substr(0, 6).c_str() : "-",
+                  finished ? std::to_string(t.outcome.params).c_str() : "-",
+                  finished ? std::to_string(static_cast<double>(t.outcome.flops) / 1e6).substr(0, 7).c_str() : "-",
+                  finished ? std::to_string(t.outcome.epochs).c_str() : "-",
+                  t.status == "running" || t.status == "pending"
+                      ? "-"
+                      : std::to_string(t.outcome.wall_seconds).substr(0, 7).c_str(),
+                  t.arch_canonical.c_str());
+    out << line;
+    if (t.status == "failed" && !t.outcome.error.empty()) out << "       reason: " << t.outcome.error << "\n";
+  }
+}
+
+}  // namespace nasforge::search

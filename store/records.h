@@ -1,0 +1,83 @@
+#pragma once
+// The rows nasforge keeps, as plain values. The store knows nothing of LibTorch or the trainer.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace nasforge::store {
+
+struct ExperimentRow {
+  std::int64_t id = 0;
+  std::string name;
+  nlohmann::json config;
+  std::string status;  // running, completed, failed
+  double created_at = 0;
+};
+
+struct NewTrial {
+  std::int64_t ordinal = 0;  // 0-based position in the search, unique per experiment
+  std::string arch_canonical;
+  std::string arch_hash;
+  nlohmann::json arch;  // the space's JSON form of the architecture
+  nlohmann::json hparams = nlohmann::json::object();
+};
+
+struct TrialOutcome {
+  std::string status;  // completed, failed or pruned
+  double val_accuracy = 0;
+  double val_loss = 0;
+  double train_loss = 0;
+  std::int64_t params = 0;
+  std::int64_t flops = 0;
+  int epochs = 0;
+  double wall_seconds = 0;
+  std::string error;
+  std::string weights_path;
+  nlohmann::json extra = nlohmann::json::object();
+};
+
+struct TrialRow {
+  std::int64_t id = 0;
+  std::int64_t experiment_id = 0;
+  std::int64_t ordinal = 0;
+  std::string arch_canonical;
+  std::string arch_hash;
+  nlohmann::json arch;
+  nlohmann::json hparams;
+  std::string status;  // pending, running, completed, failed, pruned
+  TrialOutcome outcome;
+  double created_at = 0;
+  double started_at = 0;
+  double finished_at = 0;
+};
+
+struct EpochRow {
+  int epoch = 0;
+  double train_loss = 0;
+  double train_accuracy = 0;
+  double val_loss = 0;
+  double val_accuracy = 0;
+  double learning_rate = 0;
+  double seconds = 0;
+  double loss_scale = 0;
+  std::int64_t skipped_steps = 0;
+};
+
+struct HparamChange {
+  std::int64_t trial_id = 0;  // 0: an experiment-wide change
+  int epoch = 0;
+  std::string name;
+  double value = 0;
+  std::string reason;
+};
+
+// Controller state as the controller gave it (CBOR bytes), with the number of trials it has seen.
+struct ControllerSnapshot {
+  std::int64_t step = 0;
+  std::vector<std::uint8_t> cbor;
+};
+
+}  // namespace nasforge::store

@@ -1,0 +1,115 @@
+// Numbered schema migrations. PRAGMA application_id marks a database as nasforge's; PRAGMA
+// user_version holds the schema version.
+#include <array>
+
+#include "common/errors.h"
+#include "store/sqlite_store.h"
+
+namespace nasforge::store {
+namespace {
+
+constexpr std::int64_t kApplicationId = 0x4E534647;  // "NSFG"
+
+// Migration i takes the schema from version i to i + 1.
+constexpr std::array<const char*, SqliteStore::kSchemaVersion> kMigrations = {
+    R"sql(
+CREATE TABLE experiments (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  config TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'running',
+  created_at REAL NOT NULL
+);
+CREATE TABLE trials (
+  id INTEGER PRIMARY KEY,
+  experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+  ordinal INTEGER NOT NULL,
+  arch_canonical TEXT NOT NULL,
+  arch_hash TEXT NOT NULL,
+  arch TEXT NOT NULL,
+  hparams TEXT NOT NULL DEFAULT '{}',
+  status TEXT NOT NULL CHECK (status IN ('pending','running','completed','failed','pruned')),
+  val_accuracy REAL,
+  val_loss REAL,
+  train_loss REAL,
+  params INTEGER,
+  flops INTEGER,
+  epochs INTEGER,
+  wall_seconds REAL,
+  error TEXT,
+  weights_path TEXT,
+  extra TEXT NOT NULL DEFAULT '{}',
+  created_at REAL NOT NULL,
+  started_at REAL,
+  finished_at REAL,
+  UNIQUE (experiment_id, ordinal)
+);
+CREATE INDEX trials_by_status ON trials(experiment_id, status);
+CREATE TABLE epochs (
+  trial_id INTEGER NOT NULL REFERENCES trials(id),
+  epoch INTEGER NOT NULL,
+  train_loss REAL, train_accuracy REAL, val_loss REAL, val_accuracy REAL,
+  learning_rate REAL, seconds REAL, loss_scale REAL, skipped_steps INTEGER,
+  PRIMARY KEY (trial_id, epoch)
+);
+CREATE TABLE hyperparams (
+  id INTEGER PRIMARY KEY,
+  experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+  trial_id INTEGER,
+  epoch INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  value REAL NOT NULL,
+  reason TEXT NOT NULL,
+  recorded_at REAL NOT NULL
+);
+CREATE TABLE controller_state (
+  experiment_id INTEGER PRIMARY KEY REFERENCES experiments(id),
+  step INTEGER NOT NULL,
+  state BLOB NOT NULL,
+  updated_at REAL NOT NULL
+);
+)sql",
+};
+
+std::int64_t pragma_int(detail::Connection& connection, const char* pragma) {
+  detail::Statement statement(connection, std::string("PRAGMA ") + pragma);
+  return statement.step() ? statement.column_int(0) : 0;
+}
+
+bool is_empty(detail::Connection& connection) {
+  detail::Statement statement(connection, "SELECT count(*) FROM sqlite_master");
+  return !statement.step() || statement.column_int(0) == 0;
+}
+
+}  // namespace
+
+void migrate(detail::Connection& connection) {
+  std::int64_t app_id = 0;
+  try {
+    app_id = pragma_int(connection, "application_id");
+  } catch (const StoreError&) {
+    throw StoreError(connection.path() + ": not a nasforge database (not an SQLite file)");
+  }
+  std::int64_t version = pragma_int(connection, "user_version");
+  if (app_id != kApplicationId) {
+    if (!is_empty(connection)) {
+      throw StoreError(connection.path() +
+                       ": not a nasforge database (an SQLite file made by another program)");
+    }
+    version = 0;
+  }
+  if (version > SqliteStore::kSchemaVersion) {
+    throw StoreError(connection.path() + ": database schema v" + std::to_string(version) +
+                     " is newer than this nasforge reads (v" +
+                     std::to_string(SqliteStore::kSchemaVersion) + "); upgrade nasforge");
+  }
+  for (auto v = version; v < SqliteStore::kSchemaVersion; ++v) {
+    detail::Transaction transaction(connection);
+    connection.execute(kMigrations[static_cast<size_t>(v)]);
+    connection.execute("PRAGMA application_id = " + std::to_string(kApplicationId));
+    connection.execute("PRAGMA user_version = " + std::to_string(v + 1));
+    transaction.commit();
+  }
+}
+
+}  // namespace nasforge::store

@@ -1,0 +1,67 @@
+#pragma once
+// The only code that writes SQL. One database file holds one experiment: its configuration, its
+// trials with their architectures, hyperparameters, outcomes and per-epoch curves, hyperparameter
+// changes, and the controller's state. Every state change is one transaction; a trial's outcome
+// and the controller state that consumed it are written together.
+//
+// Contract: a finished trial (completed/failed/pruned) is never changed; methods throw StoreError
+// naming the database path; one writer at a time (WAL mode lets readers such as `status` in).
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/records.h"
+#include "store/sqlite.h"
+
+namespace nasforge::store {
+
+class SqliteStore {
+ public:
+  static constexpr int kSchemaVersion = 1;
+
+  // Creates a new database; throws StoreError if the file already exists.
+  static SqliteStore create(const std::string& path);
+  // Opens an existing nasforge database, migrating an older schema; refuses other files.
+  static SqliteStore open(const std::string& path);
+
+  const std::string& path() const { return connection_.path(); }
+
+  std::int64_t create_experiment(const std::string& name, const nlohmann::json& config);
+  ExperimentRow experiment() const;  // the experiment of this database
+  void set_experiment_status(std::int64_t experiment_id, const std::string& status);
+
+  // Records a proposed trial (status pending) and the controller state right after proposing it.
+  std::int64_t create_trial(std::int64_t experiment_id, const NewTrial& trial,
+                            const ControllerSnapshot& controller);
+  void start_trial(std::int64_t trial_id);
+  void append_epoch(std::int64_t trial_id, const EpochRow& epoch);
+  // Records the outcome and the controller state after observing it, in one transaction.
+  void finish_trial(std::int64_t trial_id, const TrialOutcome& outcome,
+                    const ControllerSnapshot& controller);
+  // A trial left running by a crash: drops its partial curve and makes it pending again.
+  void reset_trial(std::int64_t trial_id);
+
+  std::vector<TrialRow> trials(std::int64_t experiment_id) const;
+  std::optional<TrialRow> trial(std::int64_t trial_id) const;
+  std::optional<TrialRow> best_trial(std::int64_t experiment_id) const;
+  std::vector<EpochRow> epochs(std::int64_t trial_id) const;
+
+  void record_hparam_change(const HparamChange& change);
+  std::vector<HparamChange> hparam_changes(std::int64_t experiment_id) const;
+
+  void save_controller_state(std::int64_t experiment_id, const ControllerSnapshot& snapshot);
+  std::optional<ControllerSnapshot> controller_state(std::int64_t experiment_id) const;
+
+  int schema_version() const;
+
+ private:
+  explicit SqliteStore(detail::Connection connection);
+  void write_controller_state(std::int64_t experiment_id, const ControllerSnapshot& snapshot);
+
+  detail::Connection connection_;
+};
+
+// Applies numbered migrations up to kSchemaVersion; refuses newer or foreign databases.
+void migrate(detail::Connection& connection);
+
+}  // namespace nasforge::store

@@ -1,0 +1,145 @@
+#include "trainer/nb201_table.h"
+
+#include <charconv>
+#include <fstream>
+
+#include "common/errors.h"
+#include "common/json_config.h"
+
+namespace nasforge::trainer {
+
+namespace {
+
+std::vector<std::string> split(const std::string& line) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = line.find(',', start);
+    out.push_back(
+        line.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
+template <typename T>
+bool parse_number(const std::string& text, T& out) {
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, out);
+  return ec == std::errc() && ptr == end;
+}
+
+}  // namespace
+
+Nb201Table::Nb201Table(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    throw DataError(path +
+                    ": cannot open the NAS-Bench-201 table; it ships with the repository "
+                    "as shared/benchmarks/nb201/nb201.csv");
+  }
+  std::string line;
+  if (!std::getline(in, line)) throw DataError(path + ": empty file; expected a CSV header");
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  auto header = split(line);
+  if (header.size() < 3 || header[0] != "index" || header[1] != "arch") {
+    throw DataError(path +
+                    ":1: expected a header starting with index,arch and then accuracy "
+                    "columns, got '" +
+                    line + "'");
+  }
+  columns_.assign(header.begin() + 2, header.end());
+  long line_number = 1;
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    const auto fields = split(line);
+    const std::string where = path + ":" + std::to_string(line_number);
+    if (fields.size() != header.size()) {
+      throw DataError(where + ": expected " + std::to_string(header.size()) + " fields, got " +
+                      std::to_string(fields.size()));
+    }
+    long index = 0;
+    if (!parse_number(fields[0], index)) throw DataError(where + ": bad index '" + fields[0] + "'");
+    for (size_t c = 2; c < fields.size(); ++c) {
+      double v = 0;
+      if (!parse_number(fields[c], v)) {
+        throw DataError(where + ": column " + header[c] + ": '" + fields[c] + "' is not a number");
+      }
+      values_.push_back(v);
+    }
+    if (!rows_.emplace(fields[1], archs_.size()).second) {
+      throw DataError(where + ": cell '" + fields[1] + "' appears twice");
+    }
+    archs_.push_back(fields[1]);
+    indices_.push_back(index);
+  }
+  if (archs_.empty()) throw DataError(path + ": no rows after the header");
+}
+
+int Nb201Table::column(const std::string& name) const {
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    if (columns_[i] == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+std::optional<size_t> Nb201Table::find(const std::string& arch) const {
+  const auto it = rows_.find(arch);
+  if (it == rows_.end()) return std::nullopt;
+  return it->second;
+}
+
+double Nb201Table::value(const std::string& arch, const std::string& column_name) const {
+  const auto row = find(arch);
+  if (!row) throw DataError("NAS-Bench-201 table has no cell '" + arch + "'");
+  const int c = column(column_name);
+  if (c < 0) throw DataError("NAS-Bench-201 table has no column '" + column_name + "'");
+  return value(*row, c);
+}
+
+Nb201TableEvaluator::Nb201TableEvaluator(std::shared_ptr<const Nb201Table> table,
+                                         const std::string& column)
+    : table_(std::move(table)), column_name_(column), column_(table_->column(column)) {
+  if (column_ < 0) {
+    std::string valid;
+    for (const auto& c : table_->columns()) valid += (valid.empty() ? "" : ", ") + c;
+    throw ConfigError("evaluator.column: unknown NAS-Bench-201 column '" + column +
+                      "'; expected one of " + valid);
+  }
+  const std::string suffix = "_12ep";
+  const bool short_run = column.size() > suffix.size() &&
+                         column.compare(column.size() - suffix.size(), suffix.size(), suffix) == 0;
+  epochs_ = short_run ? 12 : 200;
+}
+
+std::unique_ptr<Nb201TableEvaluator> Nb201TableEvaluator::from_config(const nlohmann::json& config,
+                                                                      const std::string& where) {
+  config::require_object(config, where);
+  config::reject_unknown_keys(config, where, {"type", "path", "column"});
+  const auto path = config::required<std::string>(config, "path", where);
+  const auto column = config::optional<std::string>(config, "column", where, "cifar10_valid");
+  return std::make_unique<Nb201TableEvaluator>(std::make_shared<const Nb201Table>(path), column);
+}
+
+TrialResult Nb201TableEvaluator::evaluate(const space::Architecture& arch, const TrialContext&) {
+  if (arch.space_type() != "nb201") {
+    throw ConfigError("evaluator nb201-table can only evaluate nb201 architectures, got a '" +
+                      arch.space_type() + "' architecture; use space {\"type\": \"nb201\"}");
+  }
+  const auto row = table_->find(arch.canonical());
+  if (!row) throw DataError("NAS-Bench-201 table has no cell '" + arch.canonical() + "'");
+  TrialResult result;
+  result.status = TrialStatus::kCompleted;
+  result.val_accuracy = table_->value(*row, column_) / 100.0;
+  result.epochs = epochs_;
+  result.extra["nb201_index"] = table_->index(*row);
+  for (size_t c = 0; c < table_->columns().size(); ++c) {
+    if (static_cast<int>(c) == column_) continue;
+    result.extra[table_->columns()[c]] = table_->value(*row, static_cast<int>(c));
+  }
+  return result;
+}
+
+}  // namespace nasforge::trainer

@@ -1,0 +1,72 @@
+#pragma once
+// NAS-Bench-201 (Dong & Yang, ICLR 2020) as a lookup table: every cell's recorded accuracies,
+// read from shared/benchmarks/nb201/nb201.csv, and an Evaluator that "trains" a cell by looking
+// its row up, so search strategies can be measured at no training cost. Free of LibTorch.
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "trainer/evaluator.h"
+
+namespace nasforge::trainer {
+
+class Nb201Table {
+ public:
+  // Reads the CSV (columns index, arch, then accuracies in percent); throws DataError naming the
+  // file and line if it is missing or malformed.
+  explicit Nb201Table(const std::string& path);
+
+  // The accuracy columns, in file order (without "index" and "arch").
+  const std::vector<std::string>& columns() const { return columns_; }
+  // Position of a column in columns(), or -1.
+  int column(const std::string& name) const;
+  size_t size() const { return archs_.size(); }
+
+  // Row of a canonical cell string, if the table holds it.
+  std::optional<size_t> find(const std::string& arch) const;
+  const std::string& arch(size_t row) const { return archs_[row]; }
+  long index(size_t row) const { return indices_[row]; }
+  double value(size_t row, int column) const {
+    return values_[row * columns_.size() + static_cast<size_t>(column)];
+  }
+  // By name; throws DataError for an unknown cell or column.
+  double value(const std::string& arch, const std::string& column) const;
+
+ private:
+  std::vector<std::string> columns_;
+  std::vector<std::string> archs_;
+  std::vector<long> indices_;
+  std::vector<double> values_;  // row-major, size() x columns().size()
+  std::unordered_map<std::string, size_t> rows_;
+};
+
+class Nb201TableEvaluator final : public Evaluator {
+ public:
+  static constexpr const char* kType = "nb201-table";
+
+  // `column` is the reward, e.g. "cifar10_valid" or "cifar10_valid_12ep"; an unknown column is a
+  // ConfigError that lists the valid ones.
+  Nb201TableEvaluator(std::shared_ptr<const Nb201Table> table, const std::string& column);
+  // From the experiment's "evaluator" object {"type", "path", "column"}; `path` is used as
+  // given (resolve it against the experiment's folder before calling, if wanted).
+  static std::unique_ptr<Nb201TableEvaluator> from_config(const nlohmann::json& config,
+                                                          const std::string& where = "evaluator");
+
+  std::string type() const override { return kType; }
+  // Completed, with val_accuracy = column / 100, epochs 200 (12 for a *_12ep column) and every
+  // other column in `extra` (in percent). Throws ConfigError for an architecture of another space.
+  TrialResult evaluate(const space::Architecture& arch, const TrialContext& context) override;
+
+  const Nb201Table& table() const { return *table_; }
+  const std::string& column_name() const { return column_name_; }
+
+ private:
+  std::shared_ptr<const Nb201Table> table_;
+  std::string column_name_;
+  int column_;
+  int epochs_;
+};
+
+}  // namespace nasforge::trainer

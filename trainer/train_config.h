@@ -1,0 +1,36 @@
+#pragma once
+// How a candidate is trained: SGD with (Nesterov) momentum, cosine schedule, augmentation,
+// precision, device. Parsed by hand so that a typo in the experiment file is an error.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace nasforge::trainer {
+
+enum class Precision { kFp32, kBf16, kFp16 };
+
+std::string to_string(Precision precision);
+
+struct TrainConfig {
+  int epochs = 2;
+  int batch_size = 128;
+  double learning_rate = 0.05;
+  double momentum = 0.9;
+  bool nesterov = true;
+  double weight_decay = 5e-4;
+  double label_smoothing = 0.0;
+  int warmup_epochs = 0;
+  int crop_padding = -1;  // -1: 2 for 28px inputs, 4 for 32px
+  int flip = -1;          // -1: on for natural images (CIFAR), off otherwise
+  Precision precision = Precision::kFp32;
+  std::string device = "auto";  // auto, cpu, cuda, cuda:N
+  int threads = 0;              // CPU threads for LibTorch; 0: all cores
+  int eval_batch_size = 1000;
+
+  static TrainConfig from_json(const nlohmann::json& j, const std::string& where);
+  nlohmann::json to_json() const;
+  // Applies per-trial overrides (learning_rate, batch_size, weight_decay, epochs, momentum).
+  TrainConfig with_overrides(const nlohmann::json& hparams, const std::string& where) const;
+};
+
+}  // namespace nasforge::trainer
