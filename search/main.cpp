@@ -11,6 +11,7 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "search/commands.h"
+#include "search/launch.h"
 
 namespace {
 
@@ -20,6 +21,8 @@ constexpr const char* kUsage = R"(usage: nasforge <command> [options]
 
 commands:
   run CONFIG [--db PATH]          start a search described by an experiment file
+  launch --nproc N CONFIG [--db PATH]
+                                  run the search as N local data-parallel ranks
   resume --db PATH                continue a stopped search to its budget
   status --db PATH                show the trials and the best so far (works while running)
   export --db PATH --out DIR      write the best architecture, its weights and test accuracy
@@ -34,6 +37,11 @@ const std::map<std::string, std::string> kCommandHelp = {
     {"run",
      "usage: nasforge run CONFIG [--db PATH]\n  Starts the search in the experiment file CONFIG "
      "and records it in PATH\n  (default runs/<config name>.db). Fails if PATH exists: use resume.\n"},
+    {"launch",
+     "usage: nasforge launch --nproc N CONFIG [--db PATH]\n  Starts N local processes of "
+     "`nasforge run CONFIG` as one data-parallel job\n  (MASTER_ADDR=127.0.0.1, a free "
+     "MASTER_PORT, RANK, WORLD_SIZE, LOCAL_RANK);\n  fails naming the first rank that exits "
+     "non-zero and stops the others.\n"},
     {"resume",
      "usage: nasforge resume --db PATH\n  Continues the search in PATH to its budget; trials that "
      "were running\n  when it stopped are run again, finished ones are kept.\n"},
@@ -111,7 +119,7 @@ int dispatch(const Args& args) {
   const auto help = kCommandHelp.find(args.command);
   if (help == kCommandHelp.end()) {
     throw ConfigError("unknown command '" + args.command +
-                      "'; expected run, resume, status, export or evaluate");
+                      "'; expected run, launch, resume, status, export or evaluate");
   }
   if (args.help) {
     std::cout << help->second;
@@ -123,6 +131,15 @@ int dispatch(const Args& args) {
     const auto& config = args.positional[0];
     const auto db = args.options.count("db") ? args.options.at("db") : s::default_db_path(config);
     s::run_search(config, db, std::cout);
+  } else if (args.command == "launch") {
+    check_options(args, {"nproc", "db"}, 1);
+    const auto nproc = require(args, "nproc");
+    if (nproc.empty() || nproc.find_first_not_of("0123456789") != std::string::npos || nproc.size() > 4) {
+      throw ConfigError("launch: --nproc '" + nproc + "': expected a positive integer");
+    }
+    nasforge::search::launch_local_search(std::stoi(nproc), args.positional[0],
+                                          args.options.count("db") ? args.options.at("db") : "",
+                                          std::cout);
   } else if (args.command == "resume") {
     check_options(args, {"db"}, 0);
     s::resume_search(require(args, "db"), std::cout);

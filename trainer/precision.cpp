@@ -43,19 +43,24 @@ LossScaler::LossScaler(c10::Device device, LossScalerOptions options) : options_
   scale_ = at::full({1}, options_.initial_scale, f32);
   growth_tracker_ = at::zeros({1}, at::TensorOptions().dtype(at::kInt).device(device));
   found_inf_ = at::zeros({1}, f32);
+  skipped_ = at::zeros({1}, at::TensorOptions().dtype(at::kLong).device(device));
 }
 
-bool LossScaler::unscale_and_check(std::vector<at::Tensor>& grads) {
+const at::Tensor& LossScaler::unscale(const std::vector<at::Tensor>& grads) {
   found_inf_.zero_();
-  auto inv_scale = scale_.reciprocal();
   std::vector<at::Tensor> defined;
-  for (auto& g : grads) {
+  for (const auto& g : grads) {
     if (g.defined()) defined.push_back(g);
   }
-  if (!defined.empty()) at::_amp_foreach_non_finite_check_and_unscale_(defined, found_inf_, inv_scale);
-  const bool finite = found_inf_.item<float>() == 0.0f;
-  if (!finite) ++skipped_;
-  return finite;
+  if (!defined.empty()) {
+    at::_amp_foreach_non_finite_check_and_unscale_(defined, found_inf_, scale_.reciprocal());
+  }
+  skipped_.add_(found_inf_.ne(0));
+  return found_inf_;
+}
+
+bool LossScaler::unscale_and_check(const std::vector<at::Tensor>& grads) {
+  return unscale(grads).item<float>() == 0.0f;
 }
 
 void LossScaler::update() {
@@ -64,5 +69,7 @@ void LossScaler::update() {
 }
 
 double LossScaler::scale_value() const { return scale_.item<float>(); }
+
+std::int64_t LossScaler::skipped_steps() const { return skipped_.item<std::int64_t>(); }
 
 }  // namespace nasforge::trainer

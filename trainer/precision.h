@@ -38,26 +38,31 @@ struct LossScalerOptions {
 };
 
 // Scales the loss, unscales gradients in place, and says whether the step may be taken. All
-// state stays on the device: no host synchronisation except the one `unscale_and_check` does.
+// state stays on the device: `unscale` hands the verdict to the optimizer as a device tensor
+// (FusedSgd skips the step itself), so only `unscale_and_check`, `scale_value` and
+// `skipped_steps` wait for the device.
 class LossScaler {
  public:
   LossScaler(c10::Device device, LossScalerOptions options = {});
 
   at::Tensor scale(const at::Tensor& loss) const { return loss * scale_; }
-  // Unscales `grads` in place; returns true if they are all finite (the step should be taken).
-  bool unscale_and_check(std::vector<at::Tensor>& grads);
+  // Unscales `grads` in place; returns found_inf (float32 [1], nonzero when a gradient is inf or
+  // NaN: the step must be skipped), without waiting for the device.
+  const at::Tensor& unscale(const std::vector<at::Tensor>& grads);
+  // As unscale; returns true if the gradients are all finite (the step should be taken).
+  bool unscale_and_check(const std::vector<at::Tensor>& grads);
   // Grows the scale after growth_interval clean steps, backs off after a non-finite one.
   void update();
 
   double scale_value() const;
-  std::int64_t skipped_steps() const { return skipped_; }
+  std::int64_t skipped_steps() const;
 
  private:
   LossScalerOptions options_;
   at::Tensor scale_;           // float32 [1]
   at::Tensor growth_tracker_;  // int32 [1]
   at::Tensor found_inf_;       // float32 [1]
-  std::int64_t skipped_ = 0;
+  at::Tensor skipped_;         // int64 [1]: steps whose gradients were not finite
 };
 
 }  // namespace nasforge::trainer

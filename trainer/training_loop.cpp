@@ -2,31 +2,47 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
+#include <c10/util/Exception.h>
 #include <torch/autograd.h>
 #include <torch/cuda.h>
-#include <torch/nn/functional/loss.h>
-#include <torch/optim/sgd.h>
 
 #include <chrono>
 #include <cmath>
 #include <numbers>
 
 #include "common/errors.h"
+#include "common/log.h"
 #include "trainer/augment.h"
 #include "trainer/precision.h"
+#include "trainer/sgd.h"
 
 namespace nasforge::trainer {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-at::Tensor normalize(const at::Tensor& images_u8, const Normalization& norm, c10::Device device) {
-  auto x = images_u8.to(device, /*non_blocking=*/true).to(at::kFloat).div_(255.0);
-  const auto c = x.size(1);
-  auto mean = at::tensor(norm.mean, at::TensorOptions().dtype(at::kFloat)).to(device).view({1, c, 1, 1});
-  auto std = at::tensor(norm.std, at::TensorOptions().dtype(at::kFloat)).to(device).view({1, c, 1, 1});
-  return x.sub_(mean).div_(std);
-}
+// (x / 255 - mean) / std as one multiply-add, x * scale + shift, with [1, C, 1, 1] tensors made
+// on the device once instead of per batch.
+struct Affine {
+  at::Tensor scale;
+  at::Tensor shift;
+
+  Affine(const Normalization& norm, c10::Device device) {
+    std::vector<float> scale_values, shift_values;
+    for (size_t c = 0; c < norm.mean.size(); ++c) {
+      scale_values.push_back(1.0f / (255.0f * norm.std[c]));
+      shift_values.push_back(-norm.mean[c] / norm.std[c]);
+    }
+    const auto count = static_cast<std::int64_t>(norm.mean.size());
+    scale = at::tensor(scale_values, at::kFloat).view({1, count, 1, 1}).to(device);
+    shift = at::tensor(shift_values, at::kFloat).view({1, count, 1, 1}).to(device);
+  }
+
+  at::Tensor apply(const at::Tensor& images_u8) const {
+    return at::addcmul(shift, images_u8.to(at::kFloat), scale);
+  }
+};
 
 double learning_rate_at(const TrainConfig& config, std::int64_t step, std::int64_t total_steps,
                         std::int64_t warmup_steps) {
@@ -38,7 +54,47 @@ double learning_rate_at(const TrainConfig& config, std::int64_t step, std::int64
   return 0.5 * config.learning_rate * (1.0 + std::cos(std::numbers::pi * progress));
 }
 
+// What Python's module.to(memory_format=...) does: 4-d weights change layout in place, so the
+// optimizer's and the module's handles stay the same tensors.
+void set_memory_format(torch::nn::Module& network, at::MemoryFormat format) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : network.parameters()) {
+    if (p.dim() == 4) p.set_data(p.data().contiguous(format));
+  }
+}
+
+// A host tensor on `device`, copied from pinned memory without blocking the host.
+at::Tensor to_device(const at::Tensor& host, c10::Device device) {
+  if (!host.defined() || host.device() == device) return host;
+  if (device.is_cuda()) return host.pin_memory().to(device, /*non_blocking=*/true);
+  return host.to(device);
+}
+
+EvalMetrics evaluate_batches(space::Network& network, const at::Tensor& images,
+                             const at::Tensor& labels, const Affine& affine, c10::Device device,
+                             int batch_size, Precision precision, bool channels_last) {
+  torch::NoGradGuard no_grad;
+  network.eval();
+  const auto n = images.defined() ? images.size(0) : 0;
+  auto loss_sum = at::zeros({}, at::TensorOptions().dtype(at::kDouble).device(device));
+  auto correct = at::zeros({}, at::TensorOptions().dtype(at::kLong).device(device));
+  AutocastScope autocast(device.type(), effective_precision(precision, device.type()));
+  for (std::int64_t start = 0; start < n; start += batch_size) {
+    const auto len = std::min<std::int64_t>(batch_size, n - start);
+    auto x = affine.apply(to_device(images.narrow(0, start, len), device));
+    if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+    auto y = to_device(labels.narrow(0, start, len), device);
+    auto logits = network.forward(x).to(at::kFloat);
+    loss_sum.add_(at::cross_entropy_loss(logits, y, {}, at::Reduction::Sum));
+    correct.add_(logits.argmax(1).eq(y).sum());
+  }
+  const double total = static_cast<double>(std::max<std::int64_t>(1, n));
+  return {loss_sum.item<double>() / total, static_cast<double>(correct.item<std::int64_t>()) / total};
+}
+
 }  // namespace
+
+bool default_channels_last(c10::Device device) { return device.is_cuda(); }
 
 c10::Device resolve_device(const std::string& name) {
   if (name == "auto") return torch::cuda::is_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
@@ -50,109 +106,235 @@ c10::Device resolve_device(const std::string& name) {
 
 EvalMetrics evaluate_network(space::Network& network, const Dataset& data, const Normalization& norm,
                              c10::Device device, int batch_size, Precision precision) {
-  torch::NoGradGuard no_grad;
-  network.eval();
-  const auto n = data.size();
-  auto loss_sum = at::zeros({}, at::TensorOptions().dtype(at::kDouble).device(device));
-  auto correct = at::zeros({}, at::TensorOptions().dtype(at::kLong).device(device));
-  AutocastScope autocast(device.type(), effective_precision(precision, device.type()));
-  for (std::int64_t start = 0; start < n; start += batch_size) {
-    const auto len = std::min<std::int64_t>(batch_size, n - start);
-    auto x = normalize(data.images.narrow(0, start, len), norm, device);
-    auto y = data.labels.narrow(0, start, len).to(device);
-    auto logits = network.forward(x).to(at::kFloat);
-    loss_sum += at::cross_entropy_loss(logits, y, {}, at::Reduction::Sum).to(at::kDouble);
-    correct += logits.argmax(1).eq(y).sum();
-  }
-  const double total = static_cast<double>(std::max<std::int64_t>(1, n));
-  return {loss_sum.item<double>() / total, static_cast<double>(correct.item<std::int64_t>()) / total};
+  return evaluate_batches(network, data.images, data.labels, Affine(norm, device), device,
+                          batch_size, precision, /*channels_last=*/false);
 }
+
+class TrainingSession::Impl {
+ public:
+  Impl(space::Network& network, const DataSplits& data, const TrainConfig& config,
+       c10::Device device, std::uint64_t seed, const DeviceTuning& tuning,
+       DataParallel* data_parallel)
+      : network_(network),
+        data_parallel_(data_parallel),
+        config_(config),
+        device_(device),
+        precision_(effective_precision(config.precision, device.type())),
+        channels_last_(tuning.channels_last.value_or(default_channels_last(device))),
+        padding_(config.crop_padding >= 0 ? config.crop_padding : (data.shape.height >= 32 ? 4 : 2)),
+        flip_(config.flip >= 0 ? config.flip == 1 : data.natural_images),
+        affine_(Normalization{data.mean, data.std}, device),
+        gen_(at::make_generator<at::CPUGeneratorImpl>(seed)),
+        n_(data.train.size()) {
+    network_.to(device_);
+    if (channels_last_) set_memory_format(network_, at::MemoryFormat::ChannelsLast);
+    if (device_.is_cuda()) {
+      previous_cudnn_benchmark_ = at::globalContext().benchmarkCuDNN();
+      at::globalContext().setBenchmarkCuDNN(tuning.cudnn_benchmark);
+    }
+    place_data(data, tuning.resident_data);
+    sgd_.emplace(network_.parameters(), SgdOptions{config_.momentum, config_.nesterov,
+                                                   config_.weight_decay});
+    if (precision_ == Precision::kFp16) scaler_.emplace(device_);
+    steps_per_epoch_ = (n_ + config_.batch_size - 1) / config_.batch_size;
+    total_steps_ = steps_per_epoch_ * config_.epochs;
+    warmup_steps_ = steps_per_epoch_ * config_.warmup_epochs;
+    position_ = n_;  // no epoch begun yet
+  }
+
+  ~Impl() {
+    try {
+      if (channels_last_) set_memory_format(network_, at::MemoryFormat::Contiguous);
+    } catch (const c10::Error& e) {
+      log::warn(std::string("could not restore the network's memory format: ") +
+                e.what_without_backtrace());
+    }
+    if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(previous_cudnn_benchmark_);
+  }
+
+  EpochRecord run_epoch() {
+    const auto started = Clock::now();
+    network_.train();
+    begin_epoch();
+    while (position_ < n_) step();
+    EpochRecord record;
+    record.epoch = epoch_;
+    if (data_parallel_) {
+      data_parallel_->all_reduce_sum(loss_sum_);
+      data_parallel_->all_reduce_sum(correct_);
+    }
+    const double n = static_cast<double>(std::max<std::int64_t>(1, n_));
+    record.train_loss = loss_sum_.item<double>() / n;
+    record.train_accuracy = static_cast<double>(correct_.item<std::int64_t>()) / n;
+    if (!std::isfinite(record.train_loss)) {
+      throw TrainingError("training diverged: loss is " + std::to_string(record.train_loss) +
+                          " in epoch " + std::to_string(epoch_) + " (try a lower learning_rate)");
+    }
+    auto evaluate_range = [&](std::int64_t begin, std::int64_t count) {
+      auto part = [&](const at::Tensor& t) { return t.defined() ? t.narrow(0, begin, count) : t; };
+      return evaluate_batches(network_, part(val_images_), part(val_labels_), affine_, device_,
+                              config_.eval_batch_size, precision_, channels_last_);
+    };
+    const auto n_val = val_images_.defined() ? val_images_.size(0) : 0;
+    const auto val = data_parallel_ ? data_parallel_->validate(n_val, evaluate_range)
+                                    : evaluate_range(0, n_val);
+    record.val_loss = val.loss;
+    record.val_accuracy = val.accuracy;
+    record.learning_rate = lr_;
+    record.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    if (scaler_) {
+      record.loss_scale = scaler_->scale_value();
+      record.skipped_steps = scaler_->skipped_steps();
+    }
+    return record;
+  }
+
+  void run_steps(std::int64_t count) {
+    network_.train();
+    for (std::int64_t i = 0; i < count; ++i) {
+      if (position_ >= n_) begin_epoch();
+      step();
+    }
+  }
+
+  void synchronize() const {
+    if (device_.is_cuda()) torch::cuda::synchronize(device_.index());
+  }
+
+  bool channels_last() const { return channels_last_; }
+  bool resident() const { return resident_; }
+  std::int64_t steps_per_epoch() const { return steps_per_epoch_; }
+
+ private:
+  void place_data(const DataSplits& data, bool resident) {
+    train_images_ = data.train.images;
+    train_labels_ = data.train.labels;
+    val_images_ = data.validation.images;
+    val_labels_ = data.validation.labels;
+    resident_ = device_.is_cpu();
+    if (resident_ || !resident) return;
+    try {
+      auto images = data.train.images.to(device_);
+      auto labels = data.train.labels.to(device_);
+      auto val_images = data.validation.images.defined() ? data.validation.images.to(device_) : at::Tensor();
+      auto val_labels = data.validation.labels.defined() ? data.validation.labels.to(device_) : at::Tensor();
+      train_images_ = images;
+      train_labels_ = labels;
+      val_images_ = val_images;
+      val_labels_ = val_labels;
+      resident_ = true;
+    } catch (const c10::OutOfMemoryError&) {
+      log::warn("the data set does not fit in " + device_.str() +
+                " memory; copying each batch from the host instead");
+    }
+  }
+
+  // Shuffles and draws the epoch's augmentation on the host, then moves them in one copy each.
+  void begin_epoch() {
+    ++epoch_;
+    position_ = 0;
+    order_host_ = at::randperm(n_, gen_, at::kLong);
+    auto draws = draw_augmentation(n_, padding_, flip_, gen_);
+    order_ = resident_ ? to_device(order_host_, device_) : order_host_;
+    offsets_ = to_device(draws.offsets, device_);
+    flips_ = to_device(draws.flips, device_);
+    loss_sum_ = at::zeros({}, at::TensorOptions().dtype(at::kDouble).device(device_));
+    correct_ = at::zeros({}, at::TensorOptions().dtype(at::kLong).device(device_));
+  }
+
+  void step() {
+    const auto len = std::min<std::int64_t>(config_.batch_size, n_ - position_);
+    // Data-parallel: this rank's positions within the global batch.
+    at::Tensor local;
+    if (data_parallel_) {
+      local = data_parallel_->local_positions(order_host_.narrow(0, position_, len));
+    }
+    auto part = [&](const at::Tensor& t) {
+      auto batch = t.narrow(0, position_, len);
+      return local.defined() ? batch.index_select(0, local.to(t.device())) : batch;
+    };
+    auto index = part(order_);
+    const auto local_len = index.size(0);
+    // Resident: the gather runs on the device; otherwise on the host, then one pinned copy.
+    auto images = to_device(train_images_.index_select(0, index), device_);
+    auto y = to_device(train_labels_.index_select(0, index), device_);
+    auto x = crop_and_flip(affine_.apply(images), padding_,
+                           offsets_.defined() ? part(offsets_) : at::Tensor(),
+                           flips_.defined() ? part(flips_) : at::Tensor());
+    if (channels_last_) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+
+    lr_ = learning_rate_at(config_, step_, total_steps_, warmup_steps_);
+    sgd_->zero_grad();
+    if (local_len > 0) {
+      at::Tensor logits, loss;
+      {
+        AutocastScope autocast(device_.type(), precision_);
+        logits = network_.forward(x);
+        loss = at::cross_entropy_loss(logits.to(at::kFloat), y, {}, at::Reduction::Mean, -100,
+                                      config_.label_smoothing);
+      }
+      (scaler_ ? scaler_->scale(loss) : loss).backward();
+      loss_sum_.add_(loss.detach(), static_cast<double>(local_len));
+      correct_.add_(logits.detach().argmax(1).eq(y).sum());
+    }
+    if (data_parallel_) data_parallel_->after_backward(network_, local_len, len);
+    if (scaler_) {
+      sgd_->step(lr_, scaler_->unscale(sgd_->gradients()));
+      scaler_->update();
+    } else {
+      sgd_->step(lr_);
+    }
+    position_ += len;
+    ++step_;
+  }
+
+  space::Network& network_;
+  DataParallel* data_parallel_;
+  TrainConfig config_;
+  c10::Device device_;
+  Precision precision_;
+  bool channels_last_;
+  int padding_;
+  bool flip_;
+  Affine affine_;
+  at::Generator gen_;
+  std::int64_t n_;
+  bool previous_cudnn_benchmark_ = false;
+  bool resident_ = true;
+  at::Tensor train_images_, train_labels_, val_images_, val_labels_;
+  std::optional<FusedSgd> sgd_;
+  std::optional<LossScaler> scaler_;
+  std::int64_t steps_per_epoch_ = 0, total_steps_ = 0, warmup_steps_ = 0;
+  std::int64_t step_ = 0, position_ = 0;
+  int epoch_ = 0;
+  double lr_ = 0;
+  at::Tensor order_host_, order_, offsets_, flips_;
+  at::Tensor loss_sum_, correct_;
+};
+
+TrainingSession::TrainingSession(space::Network& network, const DataSplits& data,
+                                 const TrainConfig& config, c10::Device device, std::uint64_t seed,
+                                 const DeviceTuning& tuning, DataParallel* data_parallel)
+    : impl_(std::make_unique<Impl>(network, data, config, device, seed, tuning, data_parallel)) {}
+
+TrainingSession::~TrainingSession() = default;
+
+EpochRecord TrainingSession::run_epoch() { return impl_->run_epoch(); }
+void TrainingSession::run_steps(std::int64_t count) { impl_->run_steps(count); }
+void TrainingSession::synchronize() const { impl_->synchronize(); }
+bool TrainingSession::channels_last() const { return impl_->channels_last(); }
+bool TrainingSession::data_on_device() const { return impl_->resident(); }
+std::int64_t TrainingSession::steps_per_epoch() const { return impl_->steps_per_epoch(); }
 
 TrainingOutcome train_network(space::Network& network, const DataSplits& data,
                               const TrainConfig& config, c10::Device device, std::uint64_t seed,
-                              const std::function<bool(const EpochRecord&)>& on_epoch) {
-  network.to(device);
-  const Precision precision = effective_precision(config.precision, device.type());
-  const Normalization norm{data.mean, data.std};
-  const int padding = config.crop_padding >= 0 ? config.crop_padding : (data.shape.height >= 32 ? 4 : 2);
-  const bool flip = config.flip >= 0 ? config.flip == 1 : data.natural_images;
-
-  torch::optim::SGD optimizer(network.parameters(),
-                              torch::optim::SGDOptions(config.learning_rate)
-                                  .momentum(config.momentum)
-                                  .nesterov(config.nesterov && config.momentum > 0)
-                                  .weight_decay(config.weight_decay));
-  std::optional<LossScaler> scaler;
-  if (precision == Precision::kFp16) scaler.emplace(device);
-
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  const auto n = data.train.size();
-  const auto steps_per_epoch = (n + config.batch_size - 1) / config.batch_size;
-  const auto total_steps = steps_per_epoch * config.epochs;
-  const auto warmup_steps = steps_per_epoch * config.warmup_epochs;
-  std::int64_t step = 0;
+                              const std::function<bool(const EpochRecord&)>& on_epoch,
+                              const DeviceTuning& tuning, DataParallel* data_parallel) {
+  TrainingSession session(network, data, config, device, seed, tuning, data_parallel);
   TrainingOutcome outcome;
-
   for (int epoch = 1; epoch <= config.epochs; ++epoch) {
-    const auto started = Clock::now();
-    network.train();
-    auto order = at::randperm(n, gen, at::kLong);
-    auto loss_sum = at::zeros({}, at::TensorOptions().dtype(at::kDouble).device(device));
-    auto correct = at::zeros({}, at::TensorOptions().dtype(at::kLong).device(device));
-    double lr = config.learning_rate;
-    for (std::int64_t start = 0; start < n; start += config.batch_size, ++step) {
-      const auto len = std::min<std::int64_t>(config.batch_size, n - start);
-      auto index = order.narrow(0, start, len);
-      auto x = normalize(data.train.images.index_select(0, index), norm, device);
-      x = random_crop(x, padding, gen);
-      if (flip) x = random_flip(x, gen);
-      auto y = data.train.labels.index_select(0, index).to(device);
-
-      lr = learning_rate_at(config, step, total_steps, warmup_steps);
-      for (auto& group : optimizer.param_groups()) {
-        static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
-      }
-      optimizer.zero_grad();
-      at::Tensor logits, loss;
-      {
-        AutocastScope autocast(device.type(), precision);
-        logits = network.forward(x);
-        loss = at::cross_entropy_loss(logits.to(at::kFloat), y, {}, at::Reduction::Mean, -100,
-                                      config.label_smoothing);
-      }
-      if (scaler) {
-        scaler->scale(loss).backward();
-        std::vector<at::Tensor> grads;
-        for (auto& p : network.parameters()) grads.push_back(p.mutable_grad());
-        if (scaler->unscale_and_check(grads)) optimizer.step();
-        scaler->update();
-      } else {
-        loss.backward();
-        optimizer.step();
-      }
-      loss_sum += loss.detach().to(at::kDouble) * static_cast<double>(len);
-      correct += logits.detach().argmax(1).eq(y).sum();
-    }
-    EpochRecord record;
-    record.epoch = epoch;
-    record.train_loss = loss_sum.item<double>() / static_cast<double>(n);
-    record.train_accuracy = static_cast<double>(correct.item<std::int64_t>()) / static_cast<double>(n);
-    if (!std::isfinite(record.train_loss)) {
-      throw TrainingError("training diverged: loss is " + std::to_string(record.train_loss) +
-                          " in epoch " + std::to_string(epoch) + " (try a lower learning_rate)");
-    }
-    const auto val = evaluate_network(network, data.validation, norm, device, config.eval_batch_size,
-                                      precision);
-    record.val_loss = val.loss;
-    record.val_accuracy = val.accuracy;
-    record.learning_rate = lr;
-    record.seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    if (scaler) {
-      record.loss_scale = scaler->scale_value();
-      record.skipped_steps = scaler->skipped_steps();
-    }
-    outcome.epochs.push_back(record);
-    if (on_epoch && !on_epoch(record)) {
+    outcome.epochs.push_back(session.run_epoch());
+    if (on_epoch && !on_epoch(outcome.epochs.back())) {
       outcome.stopped_early = epoch < config.epochs;
       break;
     }

@@ -1,8 +1,17 @@
 #pragma once
 // The training loop: SGD with momentum, cosine learning-rate schedule (with optional linear
 // warm-up), augmentation, mixed precision, and a per-epoch validation pass.
+//
+// The step loop never waits for the host: the data set sits on the device as uint8 (normalised,
+// cropped and flipped there), an epoch's shuffling and augmentation draws go to the device in one
+// copy, losses and accuracy are summed on the device, and fp16 overflow skips the step on the
+// device (FusedSgd). The host reads the device once per epoch.
+#include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 
+#include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
 #include "space/modules/network.h"
@@ -27,13 +36,82 @@ struct TrainingOutcome {
   bool stopped_early = false;
 };
 
+// How the loop uses the device. The defaults are the fastest measured choice per device.
+struct DeviceTuning {
+  // NHWC weights and activations; nullopt: default_channels_last(device).
+  std::optional<bool> channels_last;
+  // Let cuDNN time its algorithms for each new convolution shape (CUDA only).
+  bool cudnn_benchmark = true;
+  // Copy the uint8 splits to the device once per trial; a set that does not fit stays on the
+  // host and each batch is copied from pinned memory.
+  bool resident_data = true;
+};
+
+// What makes training data-parallel (trainer/distributed implements it; null: one process).
+// Every rank shuffles and draws augmentation for the whole epoch from the same seed, trains on
+// its part of each global batch of config.batch_size, and after backward the gradients are made
+// those of the mean loss over the global batch. Metrics are summed over ranks.
+class DataParallel {
+ public:
+  virtual ~DataParallel() = default;
+  // This rank's part of a global batch: positions in `batch_indices` (the batch's sample
+  // indices, int64 on the host), int64 on the host; may be empty.
+  virtual at::Tensor local_positions(const at::Tensor& batch_indices) = 0;
+  // After backward (skipped when the local part is empty): every rank's gradients become those
+  // of the global batch, from local gradients of the mean loss over `local_size` samples.
+  virtual void after_backward(space::Network& network, std::int64_t local_size,
+                              std::int64_t global_size) = 0;
+  // Sums `values` over ranks, in place.
+  virtual void all_reduce_sum(at::Tensor& values) = 0;
+  // Validation over all ranks: each evaluates its range of the `size` samples with
+  // `evaluate_range(begin, count)`; the result is the metrics of the whole set.
+  virtual EvalMetrics validate(
+      std::int64_t size,
+      const std::function<EvalMetrics(std::int64_t begin, std::int64_t count)>& evaluate_range) = 0;
+};
+
+// On for CUDA (tensor cores want NHWC); off for the CPU, where it measured slower for these
+// small networks (bench/trainer_throughput).
+bool default_channels_last(c10::Device device);
+
+// One trial's training state: the network on the device, optimizer, loss scaler, the resident
+// data and the RNG. train_network drives it epoch by epoch; benchmarks drive it step by step.
+class TrainingSession {
+ public:
+  TrainingSession(space::Network& network, const DataSplits& data, const TrainConfig& config,
+                  c10::Device device, std::uint64_t seed, const DeviceTuning& tuning = {},
+                  DataParallel* data_parallel = nullptr);
+  // Puts the network's weights back in the contiguous format; restores the cuDNN setting.
+  ~TrainingSession();
+  TrainingSession(const TrainingSession&) = delete;
+  TrainingSession& operator=(const TrainingSession&) = delete;
+
+  // Trains one full epoch, then validates. Throws TrainingError when the loss is not finite.
+  EpochRecord run_epoch();
+  // Runs `count` training steps, starting new epochs as needed, with no validation and no host
+  // synchronisation (for benchmarks: pair with synchronize()).
+  void run_steps(std::int64_t count);
+  // Waits until the device has finished the queued work.
+  void synchronize() const;
+
+  bool channels_last() const;
+  bool data_on_device() const;
+  std::int64_t steps_per_epoch() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // Trains `network` in place. Throws TrainingError when the loss diverges (NaN/inf beyond what
 // loss scaling handles) and lets c10::Error (e.g. out of memory) through to the caller.
 TrainingOutcome train_network(space::Network& network, const DataSplits& data,
                               const TrainConfig& config, c10::Device device, std::uint64_t seed,
-                              const std::function<bool(const EpochRecord&)>& on_epoch);
+                              const std::function<bool(const EpochRecord&)>& on_epoch,
+                              const DeviceTuning& tuning = {},
+                              DataParallel* data_parallel = nullptr);
 
-// Loss and accuracy of `network` (in eval mode) on `data`.
+// Loss and accuracy of `network` (in eval mode) on `data` (on the host or on `device`).
 EvalMetrics evaluate_network(space::Network& network, const Dataset& data,
                              const Normalization& norm, c10::Device device, int batch_size,
                              Precision precision = Precision::kFp32);

@@ -1,0 +1,123 @@
+// scaling_bench: training throughput (images/s) of 1 vs N data-parallel ranks on CPU/Gloo, the
+// same model and the same global batch, one LibTorch thread per rank, on synthetic data.
+//
+//   scaling_bench [--nproc N] [--steps S] [--batch B]
+//
+// Without RANK in the environment it is the driver: it launches itself as 1 rank, then as N,
+// and prints both and the scaling efficiency (throughput_N / (N * throughput_1)).
+#include <ATen/ATen.h>
+#include <torch/utils.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "space/block_space.h"
+#include "trainer/distributed/data_parallel.h"
+#include "trainer/distributed/launcher.h"
+#include "trainer/training_loop.h"
+
+using namespace nasforge;
+namespace dist = nasforge::trainer::distributed;
+
+namespace {
+
+struct Args {
+  int nproc = 2;
+  int steps = 30;
+  int batch = 128;
+  std::string out;
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    if (k == "--nproc") a.nproc = std::stoi(v);
+    else if (k == "--steps") a.steps = std::stoi(v);
+    else if (k == "--batch") a.batch = std::stoi(v);
+    else if (k == "--out") a.out = v;
+    else throw std::runtime_error("unknown option " + k);
+  }
+  return a;
+}
+
+// One rank: trains `steps` steps (after 3 warm-up steps) and rank 0 writes images/s to --out.
+int rank_main(const Args& a) {
+  at::set_num_threads(1);
+  const auto options = dist::DistributedOptions::from_environment();
+  trainer::DataSplits data;
+  data.train = trainer::make_synthetic(4096, 1, 28, 10, 1);
+  data.validation = trainer::make_synthetic(64, 1, 28, 10, 2);
+  data.num_classes = 10;
+  data.shape = {1, 28, 28};
+  data.mean = {0.5f};
+  data.std = {0.25f};
+  space::BlockSpace space(nlohmann::json::parse(R"({"type": "blocks", "stem_width": 16, "stages": [
+    {"block": ["basic"], "depth": [1], "width": [16]},
+    {"block": ["basic"], "depth": [1], "width": [32]}]})"));
+  trainer::TrainConfig config;
+  config.batch_size = a.batch;
+  config.epochs = 100;
+  config.device = "cpu";
+  torch::manual_seed(1);
+  auto network = space::build_network(space, space.parse("basic-d1-w16-k3/basic-d1-w32-k3"),
+                                      data.shape, data.num_classes);
+  dist::DistributedContext context(options, c10::Device(c10::kCPU));
+  dist::DataParallelHooks hooks(context, *network, 1);
+  trainer::TrainingSession session(*network, data, config, c10::Device(c10::kCPU), 1, {},
+                                   options.world_size > 1 ? &hooks : nullptr);
+  session.run_steps(3);
+  context.barrier();
+  const auto started = std::chrono::steady_clock::now();
+  session.run_steps(a.steps);
+  context.barrier();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (context.is_main()) {
+    std::ofstream(a.out) << static_cast<double>(a.batch) * a.steps / seconds << "\n";
+  }
+  return 0;
+}
+
+double run_ranks(const std::string& self, const Args& a, int nproc) {
+  const auto out = std::filesystem::temp_directory_path() /
+                   ("scaling_bench_" + std::to_string(::getpid()) + "_" + std::to_string(nproc));
+  dist::LaunchSpec spec;
+  spec.program = self;
+  spec.nproc = nproc;
+  spec.args = {"--steps", std::to_string(a.steps), "--batch", std::to_string(a.batch), "--out",
+               out.string()};
+  dist::check_ranks(dist::launch_local(spec));
+  double images_per_second = 0;
+  std::ifstream(out) >> images_per_second;
+  std::filesystem::remove(out);
+  return images_per_second;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const auto a = parse(argc, argv);
+    if (std::getenv("RANK") != nullptr) return rank_main(a);
+    const auto self = std::filesystem::read_symlink("/proc/self/exe").string();
+    const double one = run_ranks(self, a, 1);
+    const double many = run_ranks(self, a, a.nproc);
+    std::printf("scaling_bench: CPU/Gloo, global batch %d, %d timed steps, 1 thread per rank\n",
+                a.batch, a.steps);
+    std::printf("  1 rank : %9.1f images/s\n", one);
+    std::printf("  %d ranks: %9.1f images/s\n", a.nproc, many);
+    std::printf("  scaling efficiency: %.1f%% (speed-up %.2fx of %d)\n",
+                100.0 * many / (a.nproc * one), many / one, a.nproc);
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "scaling_bench: " << e.what() << "\n";
+    return 1;
+  }
+}

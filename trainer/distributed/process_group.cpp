@@ -1,0 +1,219 @@
+#include "trainer/distributed/process_group.h"
+
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+namespace nasforge::trainer::distributed {
+
+#ifdef NASFORGE_WITH_NCCL
+// nccl_backend.cpp: kept apart so that only it parses the CUDA and NCCL headers.
+c10::intrusive_ptr<c10d::Backend> make_nccl_backend(const c10::intrusive_ptr<c10d::Store>& store,
+                                                    int rank, int size,
+                                                    std::chrono::milliseconds timeout);
+#endif
+
+namespace {
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+int env_int(const char* name, int fallback, int low, int high) {
+  const char* raw = std::getenv(name);
+  if (raw == nullptr || *raw == '\0') return fallback;
+  char* end = nullptr;
+  errno = 0;
+  const long value = std::strtol(raw, &end, 10);
+  if (errno != 0 || *end != '\0' || value < low || value > high) {
+    throw ConfigError(std::string("environment variable ") + name + "='" + raw +
+                      "': expected an integer in [" + std::to_string(low) + ", " +
+                      std::to_string(high) + "]");
+  }
+  return static_cast<int>(value);
+}
+
+bool is_loopback(const std::string& addr) {
+  return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1";
+}
+
+}  // namespace
+
+DistributedOptions DistributedOptions::from_environment() {
+  DistributedOptions o;
+  constexpr int kMaxRanks = 1 << 20;
+  o.world_size = env_int("WORLD_SIZE", 1, 1, kMaxRanks);
+  o.rank = env_int("RANK", 0, 0, kMaxRanks);
+  o.local_rank = env_int("LOCAL_RANK", o.rank, 0, kMaxRanks);
+  o.timeout = std::chrono::seconds(env_int("NASFORGE_DIST_TIMEOUT", 60, 1, 86'400));
+  if (o.world_size > 1) {
+    const char* addr = std::getenv("MASTER_ADDR");
+    if (addr == nullptr || *addr == '\0') {
+      throw ConfigError("WORLD_SIZE=" + std::to_string(o.world_size) +
+                        " but MASTER_ADDR is not set; set it to rank 0's address (or use "
+                        "nasforge launch, which sets it)");
+    }
+    o.master_addr = addr;
+    if (std::getenv("MASTER_PORT") == nullptr) {
+      throw ConfigError("WORLD_SIZE=" + std::to_string(o.world_size) +
+                        " but MASTER_PORT is not set; set it to a free port on MASTER_ADDR");
+    }
+    o.master_port = env_int("MASTER_PORT", 0, 1, 65'535);
+  }
+  o.validate();
+  return o;
+}
+
+void DistributedOptions::validate() const {
+  if (world_size < 1) throw ConfigError("world size " + std::to_string(world_size) + ": must be >= 1");
+  if (rank < 0 || rank >= world_size) {
+    throw ConfigError("rank " + std::to_string(rank) + " is outside the world of " +
+                      std::to_string(world_size) + " (RANK must be in [0, WORLD_SIZE))");
+  }
+  if (master_port < 1 || master_port > 65'535) {
+    throw ConfigError("master port " + std::to_string(master_port) + ": must be in [1, 65535]");
+  }
+  if (timeout.count() <= 0) throw ConfigError("distributed timeout must be positive");
+}
+
+struct DistributedContext::Impl {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::Backend> backend;
+  std::string name = "none";
+};
+
+DistributedContext::DistributedContext(const DistributedOptions& options, c10::Device device)
+    : options_(options), device_(device), impl_(std::make_unique<Impl>()) {
+  options_.validate();
+  if (options_.world_size == 1) return;
+  auto kind = options_.backend;
+  if (kind == BackendKind::kAuto) kind = device.is_cuda() ? BackendKind::kNccl : BackendKind::kGloo;
+  if (kind == BackendKind::kGloo && device.is_cuda()) {
+    throw ConfigError("the gloo backend takes CPU tensors; use nccl for device " + device.str());
+  }
+  if (kind == BackendKind::kNccl && !device.is_cuda()) {
+    throw ConfigError("the nccl backend takes CUDA tensors; use gloo for device " + device.str());
+  }
+  const std::string where = options_.master_addr + ":" + std::to_string(options_.master_port);
+  try {
+    c10d::TCPStoreOptions store_options;
+    store_options.port = static_cast<std::uint16_t>(options_.master_port);
+    store_options.isServer = options_.rank == 0;
+    store_options.numWorkers = static_cast<std::size_t>(options_.world_size);
+    store_options.waitWorkers = true;
+    store_options.timeout = options_.timeout;
+    impl_->store = c10::make_intrusive<c10d::TCPStore>(options_.master_addr, store_options);
+  } catch (const std::exception& e) {
+    throw CollectiveError("rank " + std::to_string(options_.rank) + " of " +
+                          std::to_string(options_.world_size) + ": rendezvous at " + where +
+                          " failed: " + first_line(e.what()) +
+                          " (are all ranks started with the same MASTER_ADDR and MASTER_PORT?)");
+  }
+  try {
+    if (kind == BackendKind::kGloo) {
+      auto gloo = c10d::ProcessGroupGloo::Options::create(options_.timeout);
+      // Loopback for a single-machine job; otherwise the address this host's name resolves to
+      // (or the interface named by GLOO_SOCKET_IFNAME, as in PyTorch).
+      const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+      if (ifname != nullptr && *ifname != '\0') {
+        gloo->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+      } else if (is_loopback(options_.master_addr)) {
+        gloo->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+      } else {
+        gloo->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+      }
+      gloo->threads = 2;
+      impl_->backend = c10::make_intrusive<c10d::ProcessGroupGloo>(
+          impl_->store, options_.rank, options_.world_size, gloo);
+      impl_->name = "gloo";
+    } else {
+#ifdef NASFORGE_WITH_NCCL
+      impl_->backend =
+          make_nccl_backend(impl_->store, options_.rank, options_.world_size, options_.timeout);
+      impl_->name = "nccl";
+#else
+      throw ConfigError("this nasforge was built without NCCL; use the gloo backend (CPU)");
+#endif
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    fail("creating the " + std::string(kind == BackendKind::kGloo ? "gloo" : "nccl") +
+             " process group",
+         e);
+  }
+}
+
+DistributedContext::~DistributedContext() = default;
+
+std::string DistributedContext::backend_name() const { return impl_->name; }
+
+void DistributedContext::fail(const std::string& what, const std::exception& e) const {
+  std::string peer = "a peer";
+  if (options_.world_size == 2) peer = "rank " + std::to_string(1 - options_.rank);
+  throw CollectiveError("rank " + std::to_string(options_.rank) + " of " +
+                        std::to_string(options_.world_size) + ": " + what + " failed: " +
+                        first_line(e.what()) + " (" + peer +
+                        " stopped or did not answer within " +
+                        std::to_string(options_.timeout.count() / 1000) + " s)");
+}
+
+void DistributedContext::all_reduce_sum(std::vector<at::Tensor>& tensors) {
+  if (!impl_->backend) return;
+  try {
+    std::vector<c10::intrusive_ptr<c10d::Work>> pending;
+    pending.reserve(tensors.size());
+    for (auto& t : tensors) {
+      std::vector<at::Tensor> one{t};
+      pending.push_back(impl_->backend->allreduce(one));
+    }
+    for (auto& work : pending) work->wait(options_.timeout);
+  } catch (const std::exception& e) {
+    fail("all-reduce", e);
+  }
+}
+
+void DistributedContext::all_reduce_sum(at::Tensor& tensor) {
+  std::vector<at::Tensor> one{tensor};
+  all_reduce_sum(one);
+}
+
+void DistributedContext::broadcast(at::Tensor& tensor, int root) {
+  if (!impl_->backend) return;
+  try {
+    std::vector<at::Tensor> one{tensor};
+    c10d::BroadcastOptions opts;
+    opts.rootRank = root;
+    impl_->backend->broadcast(one, opts)->wait(options_.timeout);
+  } catch (const std::exception& e) {
+    fail("broadcast", e);
+  }
+}
+
+std::string DistributedContext::broadcast_string(const std::string& value, int root) {
+  if (!impl_->backend) return value;
+  const auto on_device = at::TensorOptions().device(device_);
+  auto length = at::full({1}, static_cast<std::int64_t>(value.size()), on_device.dtype(at::kLong));
+  broadcast(length, root);
+  const auto n = length.cpu().item<std::int64_t>();
+  auto bytes = at::empty({n}, at::TensorOptions().dtype(at::kByte));
+  if (rank() == root && n > 0) std::memcpy(bytes.data_ptr(), value.data(), value.size());
+  auto moved = bytes.to(device_);
+  broadcast(moved, root);
+  bytes = moved.cpu().contiguous();
+  return std::string(static_cast<const char*>(bytes.data_ptr()), static_cast<std::size_t>(n));
+}
+
+void DistributedContext::barrier() {
+  if (!impl_->backend) return;
+  // An all-reduce of one element: unlike Gloo's barrier it honours the timeout on every backend.
+  auto token = at::ones({1}, at::TensorOptions().dtype(at::kFloat).device(device_));
+  all_reduce_sum(token);
+}
+
+}  // namespace nasforge::trainer::distributed
