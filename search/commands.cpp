@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <optional>
 #include <ostream>
 
 #include "common/errors.h"
@@ -13,6 +14,8 @@
 #include "search/search_loop.h"
 #include "space/modules/network.h"
 #include "store/sqlite_store.h"
+#include "trainer/distributed/data_parallel.h"
+#include "trainer/distributed/process_group.h"
 #include "trainer/torch_evaluator.h"
 #include "trainer/training_loop.h"
 
@@ -55,6 +58,63 @@ void run_loop(store::SqliteStore& store, const Experiment& experiment, std::ostr
   print_summary(store, experiment_id, experiment.trials, seconds, out);
 }
 
+namespace dist = nasforge::trainer::distributed;
+
+// One trial data-parallel over WORLD_SIZE ranks (launched by `nasforge launch`, torchrun, srun or
+// mpirun with the standard environment): rank 0 owns the controller and the store and sends each
+// trial to the others; ranks > 0 never touch SQLite.
+void run_distributed(const Experiment& experiment, const std::string& db_path, bool resume,
+                     const dist::DistributedOptions& options, std::ostream& out) {
+  if (!experiment.trains()) {
+    throw ConfigError("WORLD_SIZE=" + std::to_string(options.world_size) +
+                      ": data-parallel runs need the \"train\" evaluator, not " +
+                      experiment.evaluator.value("type", "?"));
+  }
+  std::optional<store::SqliteStore> store;
+  if (options.rank == 0) {
+    // Refuse bad input before the other ranks are waited for.
+    if (resume) {
+      store.emplace(store::SqliteStore::open(db_path));
+    } else if (fs::exists(db_path)) {
+      throw StoreError(db_path + ": database already exists; continue it with `nasforge resume --db " +
+                       db_path + "` or choose another --db");
+    }
+  } else {
+    log::set_level(log::Level::kWarn);  // only rank 0 logs
+  }
+  auto device = trainer::resolve_device(experiment.training.device);
+  if (device.is_cuda()) device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(options.local_rank));
+  auto config = experiment.training;
+  config.device = device.str();
+  SearchParts parts;
+  parts.space = space::make_search_space(experiment.space);
+  auto data = std::make_shared<trainer::DataSplits>(trainer::load_splits(experiment.dataset));
+  dist::DistributedContext context(options, device);
+  dist::DataParallelEvaluator data_parallel(context, *parts.space, data, config);
+  if (options.rank != 0) {
+    dist::follow_trials(context, *parts.space, data_parallel);
+    return;
+  }
+  if (!store) {
+    if (const auto parent = fs::path(db_path).parent_path(); !parent.empty()) {
+      fs::create_directories(parent);
+    }
+    store.emplace(store::SqliteStore::create(db_path));
+    store->create_experiment(experiment.name, experiment.to_json());
+  }
+  auto leader = std::make_unique<dist::TrialLeader>(context, *parts.space, data_parallel);
+  auto* leader_ptr = leader.get();
+  parts.evaluator = std::move(leader);
+  const auto started = std::chrono::steady_clock::now();
+  SearchLoop loop(*store, store->experiment().id, experiment, parts, artifacts_dir(store->path()));
+  loop.run();
+  leader_ptr->finish();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  log::info("data-parallel over " + std::to_string(options.world_size) + " ranks");
+  print_summary(*store, store->experiment().id, experiment.trials, seconds, out);
+}
+
 }  // namespace
 
 std::string default_db_path(const std::string& config_path) {
@@ -63,6 +123,11 @@ std::string default_db_path(const std::string& config_path) {
 
 void run_search(const std::string& config_path, const std::string& db_path, std::ostream& out) {
   const auto experiment = load_experiment_file(config_path);
+  const auto options = dist::DistributedOptions::from_environment();
+  if (options.world_size > 1) {
+    run_distributed(experiment, db_path, /*resume=*/false, options, out);
+    return;
+  }
   // Check the data and the evaluator before any database exists.
   prepare(experiment);
   if (fs::exists(db_path)) {
@@ -82,6 +147,11 @@ void resume_search(const std::string& db_path, std::ostream& out) {
   auto store = store::SqliteStore::open(db_path);
   const auto row = store.experiment();
   const auto experiment = Experiment::from_json(row.config, db_path + ": experiment config");
+  const auto options = dist::DistributedOptions::from_environment();
+  if (options.world_size > 1) {
+    run_distributed(experiment, db_path, /*resume=*/true, options, out);
+    return;
+  }
   log::info("resuming experiment '" + experiment.name + "' from " + db_path);
   run_loop(store, experiment, out);
 }

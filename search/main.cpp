@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "search/commands.h"
 #include "search/launch.h"
+#include "trainer/distributed/process_group.h"
 
 namespace {
 
@@ -162,6 +163,10 @@ int dispatch(const Args& args) {
 int main(int argc, char** argv) {
   try {
     return dispatch(parse(argc, argv));
+  } catch (const nasforge::trainer::distributed::CollectiveError& e) {
+    // A peer died or timed out: not bad input, and the store stays consistent for `resume`.
+    std::cerr << "nasforge: distributed error: " << e.what() << "\n";
+    return 1;
   } catch (const nasforge::InternalError& e) {
     std::cerr << "nasforge: internal error: " << e.what() << "\n";
     return 1;
