@@ -27,11 +27,15 @@ fi
 
 if [[ ! -f "$TORCH_HOME_DIR/.complete" ]]; then
   say "installing PyTorch $TORCH_VERSION (LibTorch) into $TORCH_HOME_DIR"
-  rm -rf "$TORCH_HOME_DIR"
+  # Install beside the final place and rename, so an interrupted install never looks complete.
+  PARTIAL="$TORCH_HOME_DIR.partial.$$"
   mkdir -p "$CACHE"
+  rm -rf "$PARTIAL"
   python3 -m pip install -q --disable-pip-version-check --no-warn-script-location \
-    --target "$TORCH_HOME_DIR" "torch==$TORCH_VERSION"
-  touch "$TORCH_HOME_DIR/.complete"
+    --target "$PARTIAL" "torch==$TORCH_VERSION"
+  touch "$PARTIAL/.complete"
+  rm -rf "$TORCH_HOME_DIR"
+  mv "$PARTIAL" "$TORCH_HOME_DIR"
 fi
 TORCH_PREFIX="$(cd "$TORCH_HOME_DIR" && PYTHONPATH="$TORCH_HOME_DIR" python3 -W ignore -c \
   'import torch.utils; print(torch.utils.cmake_prefix_path)' 2>/dev/null | tail -n1)"
