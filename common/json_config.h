@@ -34,11 +34,11 @@ T get_as(const json& value, const std::string& where) {
     }
     return value.get<T>();
   } catch (const json::exception&) {
-    const char* expected = std::is_same_v<T, bool>            ? "a boolean"
-                           : std::is_integral_v<T>            ? "an integer"
-                           : std::is_floating_point_v<T>      ? "a number"
-                           : std::is_same_v<T, std::string>   ? "a string"
-                                                              : "a different type";
+    const char* expected = std::is_same_v<T, bool>          ? "a boolean"
+                           : std::is_integral_v<T>          ? "an integer"
+                           : std::is_floating_point_v<T>    ? "a number"
+                           : std::is_same_v<T, std::string> ? "a string"
+                                                            : "a different type";
     throw ConfigError(where + ": expected " + expected + ", got " + type_name(value) + " " +
                       value.dump());
   }
@@ -62,7 +62,8 @@ std::vector<T> list_of(const json& j, const std::string& where) {
   std::vector<T> out;
   if (j.is_array()) {
     if (j.empty()) throw ConfigError(where + ": expected at least one value");
-    for (size_t i = 0; i < j.size(); ++i) out.push_back(get_as<T>(j[i], where + "[" + std::to_string(i) + "]"));
+    for (size_t i = 0; i < j.size(); ++i)
+      out.push_back(get_as<T>(j[i], where + "[" + std::to_string(i) + "]"));
   } else {
     out.push_back(get_as<T>(j, where));
   }

@@ -15,7 +15,10 @@ space::Architecture RandomSearch::propose() {
 void RandomSearch::observe(const space::Architecture&, double, bool) { ++observations_; }
 
 nlohmann::json RandomSearch::state() const {
-  return {{"type", kType}, {"version", 1}, {"rng", rng_.state()}, {"proposals", proposals_},
+  return {{"type", kType},
+          {"version", 1},
+          {"rng", rng_.state()},
+          {"proposals", proposals_},
           {"observations", observations_}};
 }
 

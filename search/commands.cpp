@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <map>
 #include <optional>
 #include <ostream>
 
@@ -32,8 +33,8 @@ std::string artifacts_dir(const std::string& db_path) {
   return fs::absolute(db_path).string() + ".artifacts";
 }
 
-void print_summary(store::SqliteStore& store, std::int64_t experiment_id, int budget,
-                   double seconds, std::ostream& out) {
+void print_summary(store::SqliteStore& store, std::int64_t experiment_id,
+                   const Experiment& experiment, double seconds, std::ostream& out) {
   const auto trials = store.trials(experiment_id);
   print_trial_table(trials, out);
   if (const auto best = store.best_trial(experiment_id)) {
@@ -42,7 +43,14 @@ void print_summary(store::SqliteStore& store, std::int64_t experiment_id, int bu
   } else {
     out << "best: none (no trial completed)\n";
   }
-  out << "trials: " << trials.size() << " of " << budget;
+  out << "trials: " << trials.size();
+  if (experiment.trials < kNoTrialLimit) out << " of " << experiment.trials;
+  if (experiment.cost > 0) {
+    double spent = 0;
+    for (const auto& t : trials) spent += t.outcome.epochs;
+    out << std::fixed << std::setprecision(2) << ", cost " << spent / experiment.max_epochs()
+        << " of " << experiment.cost << " full trainings";
+  }
   if (seconds > 0) out << ", wall time " << std::fixed << std::setprecision(1) << seconds << " s";
   out << "\n";
 }
@@ -55,7 +63,7 @@ void run_loop(store::SqliteStore& store, const Experiment& experiment, std::ostr
   loop.run();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  print_summary(store, experiment_id, experiment.trials, seconds, out);
+  print_summary(store, experiment_id, experiment, seconds, out);
 }
 
 namespace dist = nasforge::trainer::distributed;
@@ -76,14 +84,16 @@ void run_distributed(const Experiment& experiment, const std::string& db_path, b
     if (resume) {
       store.emplace(store::SqliteStore::open(db_path));
     } else if (fs::exists(db_path)) {
-      throw StoreError(db_path + ": database already exists; continue it with `nasforge resume --db " +
+      throw StoreError(db_path +
+                       ": database already exists; continue it with `nasforge resume --db " +
                        db_path + "` or choose another --db");
     }
   } else {
     log::set_level(log::Level::kWarn);  // only rank 0 logs
   }
   auto device = trainer::resolve_device(experiment.training.device);
-  if (device.is_cuda()) device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(options.local_rank));
+  if (device.is_cuda())
+    device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(options.local_rank));
   auto config = experiment.training;
   config.device = device.str();
   SearchParts parts;
@@ -112,7 +122,7 @@ void run_distributed(const Experiment& experiment, const std::string& db_path, b
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   log::info("data-parallel over " + std::to_string(options.world_size) + " ranks");
-  print_summary(*store, store->experiment().id, experiment.trials, seconds, out);
+  print_summary(*store, store->experiment().id, experiment, seconds, out);
 }
 
 }  // namespace
@@ -131,7 +141,8 @@ void run_search(const std::string& config_path, const std::string& db_path, std:
   // Check the data and the evaluator before any database exists.
   prepare(experiment);
   if (fs::exists(db_path)) {
-    throw StoreError(db_path + ": database already exists; continue it with `nasforge resume --db " +
+    throw StoreError(db_path +
+                     ": database already exists; continue it with `nasforge resume --db " +
                      db_path + "` or choose another --db");
   }
   if (const auto parent = fs::path(db_path).parent_path(); !parent.empty()) {
@@ -159,17 +170,20 @@ void resume_search(const std::string& db_path, std::ostream& out) {
 void print_status(const std::string& db_path, std::ostream& out) {
   auto store = store::SqliteStore::open(db_path);
   const auto row = store.experiment();
-  const auto budget = row.config.at("budget").at("trials").get<int>();
+  const auto experiment = Experiment::from_json(row.config, db_path + ": experiment config");
   out << "experiment: " << row.name << " (" << row.status << ")\n";
   out << "controller: " << row.config.at("controller").value("type", "?")
       << ", space: " << row.config.at("space").value("type", "?") << "\n";
-  print_summary(store, row.id, budget, 0, out);
+  print_summary(store, row.id, experiment, 0, out);
   const auto changes = store.hparam_changes(row.id);
   if (!changes.empty()) {
+    std::map<std::int64_t, std::int64_t> ordinal_of;
+    for (const auto& t : store.trials(row.id)) ordinal_of[t.id] = t.ordinal;
     out << "hyperparameter changes:\n";
     for (const auto& c : changes) {
-      out << "  trial " << c.trial_id << " epoch " << c.epoch << ": " << c.name << " = " << c.value
-          << " (" << c.reason << ")\n";
+      out << "  trial " << (c.trial_id ? std::to_string(ordinal_of[c.trial_id]) : "-") << " epoch "
+          << c.epoch << ": " << c.name << " = " << std::defaultfloat << std::setprecision(6)
+          << c.value << " (" << c.reason << ")\n";
     }
   }
 }
@@ -216,14 +230,16 @@ void export_best(const std::string& db_path, const std::string& out_dir, std::os
   std::ofstream(fs::path(out_dir) / "metrics.json") << metrics.dump(2) << "\n";
   out << "exported trial " << best->ordinal << " (" << best->arch_canonical << ") to " << out_dir
       << "\n";
-  out << std::fixed << std::setprecision(2) << "val acc " << best->outcome.val_accuracy * 100 << "%";
+  out << std::fixed << std::setprecision(2) << "val acc " << best->outcome.val_accuracy * 100
+      << "%";
   if (metrics.contains("test_accuracy")) {
     out << ", test acc " << metrics["test_accuracy"].get<double>() * 100 << "%";
   }
   out << "\n";
 }
 
-double evaluate_exported(const std::string& model_dir, const std::string& split, std::ostream& out) {
+double evaluate_exported(const std::string& model_dir, const std::string& split,
+                         std::ostream& out) {
   const auto path = fs::path(model_dir) / "architecture.json";
   std::ifstream in(path);
   if (!in) throw DataError(path.string() + ": not found; export a model with `nasforge export`");
@@ -233,7 +249,8 @@ double evaluate_exported(const std::string& model_dir, const std::string& split,
   } catch (const nlohmann::json::parse_error&) {
     throw DataError(path.string() + ": malformed JSON");
   }
-  if (model.value("format", "") != kModelFormat || model.value("version", 0) != kModelFormatVersion) {
+  if (model.value("format", "") != kModelFormat ||
+      model.value("version", 0) != kModelFormatVersion) {
     throw DataError(path.string() + ": not a nasforge model (format " + kModelFormat + " v" +
                     std::to_string(kModelFormatVersion) + ")");
   }
@@ -245,12 +262,14 @@ double evaluate_exported(const std::string& model_dir, const std::string& split,
   }
   const auto space = space::make_search_space(model.at("space"));
   const auto arch = space->from_json(model.at("architecture"));
-  const auto spec = trainer::DatasetSpec::from_json(model.at("dataset"), path.string() + ": dataset");
+  const auto spec =
+      trainer::DatasetSpec::from_json(model.at("dataset"), path.string() + ": dataset");
   const auto data = trainer::load_splits(spec);
   auto network = space::build_network(*space, arch, data.shape, data.num_classes);
   trainer::load_weights(*network, (fs::path(model_dir) / "weights.pt").string());
-  const auto metrics = trainer::evaluate_network(*network, split == "test" ? data.test : data.validation,
-                                                 {data.mean, data.std}, c10::Device(c10::kCPU), 1000);
+  const auto metrics =
+      trainer::evaluate_network(*network, split == "test" ? data.test : data.validation,
+                                {data.mean, data.std}, c10::Device(c10::kCPU), 1000);
   out << std::fixed << std::setprecision(4) << split << " accuracy " << metrics.accuracy << " ("
       << arch.canonical() << ")\n";
   return metrics.accuracy;

@@ -15,17 +15,29 @@ namespace fs = std::filesystem;
 
 Experiment Experiment::from_json(const nlohmann::json& j, const std::string& where) {
   cfg::require_object(j, where);
-  cfg::reject_unknown_keys(j, where, {"name", "seed", "budget", "space", "controller", "evaluator",
-                                      "dataset", "training"});
+  cfg::reject_unknown_keys(j, where,
+                           {"name", "seed", "budget", "space", "controller", "evaluator", "dataset",
+                            "training", "adaptive", "early_stopping", "fidelity"});
   Experiment e;
   e.name = cfg::required<std::string>(j, "name", where);
   e.seed = cfg::optional<std::uint64_t>(j, "seed", where, 0);
   if (!j.contains("budget")) throw ConfigError(where + ": missing required key \"budget\"");
   const auto& budget = j.at("budget");
   cfg::require_object(budget, where + ".budget");
-  cfg::reject_unknown_keys(budget, where + ".budget", {"trials"});
-  e.trials = cfg::in_range(cfg::required<int>(budget, "trials", where + ".budget"), 1, 1'000'000,
-                           where + ".budget.trials");
+  cfg::reject_unknown_keys(budget, where + ".budget", {"trials", "cost"});
+  if (!budget.contains("trials") && !budget.contains("cost")) {
+    throw ConfigError(where + ".budget: expected \"trials\", \"cost\" or both");
+  }
+  e.trials = cfg::in_range(cfg::optional<int>(budget, "trials", where + ".budget", kNoTrialLimit),
+                           1, kNoTrialLimit, where + ".budget.trials");
+  if (budget.contains("cost")) {
+    e.cost = cfg::get_as<double>(budget.at("cost"), where + ".budget.cost");
+    if (!(e.cost > 0)) {
+      throw ConfigError(where +
+                        ".budget.cost: expected a positive number of full-training "
+                        "equivalents");
+    }
+  }
   if (!j.contains("space")) throw ConfigError(where + ": missing required key \"space\"");
   e.space = j.at("space");
   e.controller = j.value("controller", nlohmann::json{{"type", "random"}});
@@ -45,6 +57,26 @@ Experiment Experiment::from_json(const nlohmann::json& j, const std::string& whe
     throw ConfigError(where + ".evaluator.type: unknown evaluator '" + evaluator_type +
                       "'; expected train or nb201-table");
   }
+  if (j.contains("adaptive")) {
+    e.adaptive = PbtOptions::from_json(j.at("adaptive"), where + ".adaptive");
+  }
+  if (j.contains("early_stopping")) {
+    e.early_stopping =
+        EarlyStoppingOptions::from_json(j.at("early_stopping"), where + ".early_stopping");
+  }
+  if (j.contains("fidelity")) {
+    e.fidelity = FidelityOptions::from_json(j.at("fidelity"), where + ".fidelity");
+    if (evaluator_type == "nb201-table") {
+      for (int r : e.fidelity->rungs) {
+        if (r != 12 && r != 200) {
+          throw ConfigError(where +
+                            ".fidelity.rungs: the NAS-Bench-201 table has 12 and 200 "
+                            "epochs, got " +
+                            std::to_string(r));
+        }
+      }
+    }
+  }
   // Validate space and controller now, so a bad file fails before anything is created.
   const auto space = space::make_search_space(e.space, where + ".space");
   controllers::make_controller(e.controller, *space, e.seed, where + ".controller");
@@ -52,14 +84,26 @@ Experiment Experiment::from_json(const nlohmann::json& j, const std::string& whe
 }
 
 nlohmann::json Experiment::to_json() const {
-  nlohmann::json j = {{"name", name},         {"seed", seed},
-                      {"budget", {{"trials", trials}}}, {"space", space},
-                      {"controller", controller}, {"evaluator", evaluator}};
+  nlohmann::json j = {{"name", name},
+                      {"seed", seed},
+                      {"budget", {{"trials", trials}}},
+                      {"space", space},
+                      {"controller", controller},
+                      {"evaluator", evaluator}};
+  if (cost > 0) j["budget"]["cost"] = cost;
+  if (adaptive) j["adaptive"] = adaptive->to_json();
+  if (early_stopping) j["early_stopping"] = early_stopping->to_json();
+  if (fidelity) j["fidelity"] = fidelity->to_json();
   if (trains()) {
     j["dataset"] = dataset.to_json();
     j["training"] = training.to_json();
   }
   return j;
+}
+
+int Experiment::max_epochs() const {
+  if (fidelity) return fidelity->max_epochs();
+  return trains() ? training.epochs : 200;
 }
 
 namespace {

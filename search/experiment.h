@@ -2,26 +2,40 @@
 // The experiment file: what to search (space), how (controller), how long (budget), and how each
 // candidate is evaluated (trained on a dataset, or looked up in the NAS-Bench-201 table).
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "search/early_stopping.h"
+#include "search/fidelity.h"
+#include "search/pbt.h"
 #include "trainer/dataset.h"
 #include "trainer/train_config.h"
 
 namespace nasforge::search {
 
+// budget.trials when the file gives only a cost budget.
+inline constexpr int kNoTrialLimit = 1'000'000;
+
 struct Experiment {
   std::string name;
   std::uint64_t seed = 0;
-  int trials = 10;                 // budget: finished trials
-  nlohmann::json space;            // validated by make_search_space
-  nlohmann::json controller;       // validated by make_controller
-  nlohmann::json evaluator;        // {"type": "train"} or {"type": "nb201-table", ...}
-  trainer::DatasetSpec dataset;    // when training
-  trainer::TrainConfig training;   // when training
+  int trials = 10;                     // budget: finished trials
+  double cost = 0;                     // budget: full-training equivalents; 0: none
+  nlohmann::json space;                // validated by make_search_space
+  nlohmann::json controller;           // validated by make_controller
+  nlohmann::json evaluator;            // {"type": "train"} or {"type": "nb201-table", ...}
+  trainer::DatasetSpec dataset;        // when training
+  trainer::TrainConfig training;       // when training
+  std::optional<PbtOptions> adaptive;  // "adaptive": hyperparameters per trial
+  std::optional<EarlyStoppingOptions> early_stopping;  // "early_stopping": prune bad curves
+  std::optional<FidelityOptions> fidelity;             // "fidelity": successive halving/Hyperband
 
   bool trains() const { return evaluator.value("type", "train") == "train"; }
+  // Epochs of a full-fidelity evaluation: the last rung, else the training epochs (200 on the
+  // NAS-Bench-201 table). A trial reaching e epochs costs e / max_epochs().
+  int max_epochs() const;
 
   // Parses and validates everything (space, controller, evaluator); `where` names the file.
   static Experiment from_json(const nlohmann::json& j, const std::string& where);

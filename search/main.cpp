@@ -37,7 +37,8 @@ options for every command:
 const std::map<std::string, std::string> kCommandHelp = {
     {"run",
      "usage: nasforge run CONFIG [--db PATH]\n  Starts the search in the experiment file CONFIG "
-     "and records it in PATH\n  (default runs/<config name>.db). Fails if PATH exists: use resume.\n"},
+     "and records it in PATH\n  (default runs/<config name>.db). Fails if PATH exists: use "
+     "resume.\n"},
     {"launch",
      "usage: nasforge launch --nproc N CONFIG [--db PATH]\n  Starts N local processes of "
      "`nasforge run CONFIG` as one data-parallel job\n  (MASTER_ADDR=127.0.0.1, a free "
@@ -46,7 +47,8 @@ const std::map<std::string, std::string> kCommandHelp = {
     {"resume",
      "usage: nasforge resume --db PATH\n  Continues the search in PATH to its budget; trials that "
      "were running\n  when it stopped are run again, finished ones are kept.\n"},
-    {"status", "usage: nasforge status --db PATH\n  Prints the experiment's trials and the best one.\n"},
+    {"status",
+     "usage: nasforge status --db PATH\n  Prints the experiment's trials and the best one.\n"},
     {"export",
      "usage: nasforge export --db PATH --out DIR\n  Writes DIR/architecture.json (re-loadable), "
      "DIR/weights.pt and\n  DIR/metrics.json with the test-set accuracy of the best trial.\n"},
@@ -135,7 +137,8 @@ int dispatch(const Args& args) {
   } else if (args.command == "launch") {
     check_options(args, {"nproc", "db"}, 1);
     const auto nproc = require(args, "nproc");
-    if (nproc.empty() || nproc.find_first_not_of("0123456789") != std::string::npos || nproc.size() > 4) {
+    if (nproc.empty() || nproc.find_first_not_of("0123456789") != std::string::npos ||
+        nproc.size() > 4) {
       throw ConfigError("launch: --nproc '" + nproc + "': expected a positive integer");
     }
     nasforge::search::launch_local_search(std::stoi(nproc), args.positional[0],

@@ -2,9 +2,17 @@
 // The search loop: ask the controller, record the trial, evaluate it, record the outcome and
 // tell the controller, with the controller's state written in the same transactions. Resuming
 // runs trials left unfinished by a crash again, and continues to the budget.
+//
+// Optional adaptive parts (experiment keys "adaptive", "early_stopping", "fidelity"): per-trial
+// hyperparameters chosen by PBT's exploit/explore, the median stopping rule, and successive
+// halving or Hyperband across trials. None of them keeps state of its own: the scheduler is
+// replayed from the store's rows in order, and every random draw comes from an RNG seeded by the
+// experiment's seed and the trial's ordinal, so a resumed search continues exactly.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "controllers/controller.h"
 #include "search/experiment.h"
@@ -28,13 +36,41 @@ class SearchLoop {
   SearchLoop(store::SqliteStore& store, std::int64_t experiment_id, const Experiment& experiment,
              SearchParts& parts, std::string artifacts_dir);
 
-  // Runs until the budget of finished trials is reached.
+  // Runs until the budget (finished trials, or full-training equivalents) is reached.
   void run();
 
+  // Full-training equivalents spent by finished trials: the sum of epochs reached / max epochs.
+  double cost_spent() const { return cost_; }
+
  private:
+  // What the loop keeps of each trial, by ordinal.
+  struct Known {
+    std::int64_t id = 0;
+    nlohmann::json arch;
+    nlohmann::json hparams;
+    std::string status;
+    double val_accuracy = 0;
+    int epochs = 0;
+  };
+  struct Plan {
+    space::Architecture arch;
+    nlohmann::json hparams;
+    std::vector<store::HparamChange> changes;  // trial_id set once the trial exists
+    bool observe = true;                       // the controller learns from the result
+    std::optional<SuccessiveHalving::Step> step;
+  };
+
   store::ControllerSnapshot snapshot(std::int64_t step) const;
-  void evaluate_and_record(std::int64_t trial_id, std::int64_t ordinal,
-                           const space::Architecture& arch);
+  // The next trial, or nothing when it would exceed the cost budget.
+  std::optional<Plan> plan(std::int64_t ordinal);
+  Known evaluate_and_record(std::int64_t trial_id, std::int64_t ordinal,
+                            const space::Architecture& arch, const nlohmann::json& hparams,
+                            bool observe);
+  // Books a finished trial: the scheduler, the cost, the curves the median rule compares with.
+  void account(const Known& trial, std::int64_t ordinal,
+               const std::optional<SuccessiveHalving::Step>& step);
+  int default_epochs() const;
+  bool observes(const std::optional<SuccessiveHalving::Step>& step) const;
 
   store::SqliteStore& store_;
   std::int64_t experiment_id_;
@@ -43,6 +79,10 @@ class SearchLoop {
   std::unique_ptr<controllers::Controller> controller_;
   std::string artifacts_dir_;
   std::int64_t observed_ = 0;
+  std::vector<Known> known_;
+  std::optional<SuccessiveHalving> halving_;
+  std::vector<std::vector<double>> completed_curves_;  // val accuracy per epoch, when pruning
+  double cost_ = 0;
 };
 
 }  // namespace nasforge::search

@@ -11,9 +11,12 @@ namespace cfg = nasforge::config;
 
 std::string to_string(BlockType type) {
   switch (type) {
-    case BlockType::kBasic: return "basic";
-    case BlockType::kBottleneck: return "bottleneck";
-    case BlockType::kDense: return "dense";
+    case BlockType::kBasic:
+      return "basic";
+    case BlockType::kBottleneck:
+      return "bottleneck";
+    case BlockType::kDense:
+      return "dense";
   }
   throw InternalError("unknown BlockType");
 }
@@ -28,8 +31,8 @@ BlockType parse_block_type(const std::string& name, const std::string& where) {
 
 namespace {
 
-std::vector<int> positive_ints(const nlohmann::json& stage, const char* key, const std::string& where,
-                               std::vector<int> fallback, int hi) {
+std::vector<int> positive_ints(const nlohmann::json& stage, const char* key,
+                               const std::string& where, std::vector<int> fallback, int hi) {
   if (!stage.contains(key)) return fallback;
   auto values = cfg::list_of<int>(stage.at(key), where + "." + key);
   for (size_t i = 0; i < values.size(); ++i) {
@@ -59,7 +62,8 @@ BlockSpace::BlockSpace(const nlohmann::json& config, const std::string& where) :
   cfg::reject_unknown_keys(config, where, {"type", "stem_width", "stages"});
   stem_width_ = cfg::in_range(cfg::optional<int>(config, "stem_width", where, 16), 1, 4096,
                               where + ".stem_width");
-  if (!config.contains("stages") || !config.at("stages").is_array() || config.at("stages").empty()) {
+  if (!config.contains("stages") || !config.at("stages").is_array() ||
+      config.at("stages").empty()) {
     throw ConfigError(where + ".stages: expected a non-empty array of stage objects");
   }
   const auto& stages = config.at("stages");
@@ -110,7 +114,8 @@ std::vector<int> BlockSpace::canonicalize(std::vector<int> choices) const {
 
 std::vector<StageChoice> BlockSpace::stages(const Architecture& arch) const {
   if (arch.space_type() != kType || arch.choices().size() != decisions_.size()) {
-    throw ConfigError("architecture '" + arch.canonical() + "' does not belong to this blocks space");
+    throw ConfigError("architecture '" + arch.canonical() +
+                      "' does not belong to this blocks space");
   }
   std::vector<StageChoice> out;
   for (size_t s = 0; s < stage_options_.size(); ++s) {
@@ -132,7 +137,8 @@ std::string BlockSpace::canonical_string(const std::vector<int>& choices) const 
     if (s > 0) out << '/';
     out << to_string(block) << "-d" << o.depths[static_cast<size_t>(c[1])];
     if (block == BlockType::kDense) out << "-g" << o.growth_rates[static_cast<size_t>(c[3])];
-    out << "-w" << o.widths[static_cast<size_t>(c[2])] << "-k" << o.kernels[static_cast<size_t>(c[4])];
+    out << "-w" << o.widths[static_cast<size_t>(c[2])] << "-k"
+        << o.kernels[static_cast<size_t>(c[4])];
   }
   return out.str();
 }
@@ -156,11 +162,20 @@ Architecture BlockSpace::parse(const std::string& canonical) const {
       if (token.size() < 2) throw ConfigError("blocks architecture '" + canonical + "': bad token");
       const int value = std::stoi(token.substr(1));
       switch (token[0]) {
-        case 'd': depth = value; break;
-        case 'w': width = value; break;
-        case 'g': growth = value; break;
-        case 'k': kernel = value; break;
-        default: throw ConfigError("blocks architecture '" + canonical + "': bad token '" + token + "'");
+        case 'd':
+          depth = value;
+          break;
+        case 'w':
+          width = value;
+          break;
+        case 'g':
+          growth = value;
+          break;
+        case 'k':
+          kernel = value;
+          break;
+        default:
+          throw ConfigError("blocks architecture '" + canonical + "': bad token '" + token + "'");
       }
     }
     int block_index = -1;
@@ -168,8 +183,8 @@ Architecture BlockSpace::parse(const std::string& canonical) const {
       if (o.blocks[b] == block) block_index = static_cast<int>(b);
     }
     if (block_index < 0) {
-      throw ConfigError("blocks architecture: block " + to_string(block) + " not offered in stage " +
-                        std::to_string(s));
+      throw ConfigError("blocks architecture: block " + to_string(block) +
+                        " not offered in stage " + std::to_string(s));
     }
     choices.push_back(block_index);
     choices.push_back(index_of(o.depths, depth, "depth"));

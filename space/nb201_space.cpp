@@ -66,8 +66,8 @@ Architecture Nb201Space::parse(const std::string& canonical) const {
   }
   auto arch = make(std::move(choices));
   if (arch.canonical() != canonical) {
-    throw ConfigError("nb201 architecture '" + canonical + "' is not in canonical form; expected '" +
-                      arch.canonical() + "'");
+    throw ConfigError("nb201 architecture '" + canonical +
+                      "' is not in canonical form; expected '" + arch.canonical() + "'");
   }
   return arch;
 }

@@ -12,8 +12,8 @@ class Nb201Space final : public SearchSpace {
  public:
   static constexpr const char* kType = "nb201";
   static constexpr int kEdges = 6;
-  static constexpr std::array<const char*, 5> kOperations = {
-      "none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"};
+  static constexpr std::array<const char*, 5> kOperations = {"none", "skip_connect", "nor_conv_1x1",
+                                                             "nor_conv_3x3", "avg_pool_3x3"};
   // Edge e goes from node kEdgeFrom[e] to node kEdgeTo[e], in canonical order.
   static constexpr std::array<int, kEdges> kEdgeFrom = {0, 0, 1, 0, 1, 2};
   static constexpr std::array<int, kEdges> kEdgeTo = {1, 2, 2, 3, 3, 3};

@@ -30,7 +30,9 @@ nlohmann::json SearchSpace::to_json(const Architecture& arch) const {
   for (size_t i = 0; i < ds.size(); ++i) {
     decisions_json[ds[i].label] = ds[i].choices[static_cast<size_t>(arch.choices()[i])];
   }
-  return {{"space", type()}, {"decisions", decisions_json}, {"canonical", arch.canonical()},
+  return {{"space", type()},
+          {"decisions", decisions_json},
+          {"canonical", arch.canonical()},
           {"hash", arch.hash()}};
 }
 
@@ -66,13 +68,14 @@ Architecture SearchSpace::from_json(const nlohmann::json& j) const {
 }
 
 Architecture SearchSpace::parse(const std::string& canonical) const {
-  throw ConfigError(type() + " space: parsing canonical strings is not supported ('" +
-                    canonical + "'); give the architecture as JSON decisions");
+  throw ConfigError(type() + " space: parsing canonical strings is not supported ('" + canonical +
+                    "'); give the architecture as JSON decisions");
 }
 
 Architecture SearchSpace::random(Rng& rng) const {
   std::vector<int> choices;
-  for (const auto& d : decisions()) choices.push_back(rng.uniform_int(static_cast<int>(d.choices.size())));
+  for (const auto& d : decisions())
+    choices.push_back(rng.uniform_int(static_cast<int>(d.choices.size())));
   return make(std::move(choices));
 }
 
@@ -87,8 +90,8 @@ Architecture SearchSpace::mutate(const Architecture& arch, Rng& rng) const {
   // no mutation; retry a bounded number of times, then accept it.
   for (int attempt = 0; attempt < 64; ++attempt) {
     auto choices = arch.choices();
-    const auto i = static_cast<size_t>(
-        mutable_decisions[static_cast<size_t>(rng.uniform_int(static_cast<int>(mutable_decisions.size())))]);
+    const auto i = static_cast<size_t>(mutable_decisions[static_cast<size_t>(
+        rng.uniform_int(static_cast<int>(mutable_decisions.size())))]);
     const int n = static_cast<int>(ds[i].choices.size());
     const int offset = 1 + rng.uniform_int(n - 1);
     choices[i] = (choices[i] + offset) % n;

@@ -23,7 +23,8 @@ Connection::~Connection() {
   if (db_) sqlite3_close_v2(db_);
 }
 
-Connection::Connection(Connection&& other) noexcept : db_(other.db_), path_(std::move(other.path_)) {
+Connection::Connection(Connection&& other) noexcept
+    : db_(other.db_), path_(std::move(other.path_)) {
   other.db_ = nullptr;
 }
 
@@ -42,7 +43,8 @@ void Connection::execute(const std::string& sql) {
 
 std::int64_t Connection::last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
 
-Statement::Statement(const Connection& connection, const std::string& sql) : connection_(connection) {
+Statement::Statement(const Connection& connection, const std::string& sql)
+    : connection_(connection) {
   if (sqlite3_prepare_v2(connection.handle(), sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) {
     connection.fail("cannot prepare statement");
   }

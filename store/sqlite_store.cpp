@@ -115,9 +115,10 @@ void SqliteStore::set_experiment_status(std::int64_t experiment_id, const std::s
 std::int64_t SqliteStore::create_trial(std::int64_t experiment_id, const NewTrial& trial,
                                        const ControllerSnapshot& controller) {
   Transaction transaction(connection_);
-  Statement s(connection_,
-              "INSERT INTO trials (experiment_id, ordinal, arch_canonical, arch_hash, arch, hparams, "
-              "status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)");
+  Statement s(
+      connection_,
+      "INSERT INTO trials (experiment_id, ordinal, arch_canonical, arch_hash, arch, hparams, "
+      "status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)");
   s.bind(1, experiment_id)
       .bind(2, trial.ordinal)
       .bind(3, trial.arch_canonical)
@@ -133,8 +134,9 @@ std::int64_t SqliteStore::create_trial(std::int64_t experiment_id, const NewTria
 }
 
 void SqliteStore::start_trial(std::int64_t trial_id) {
-  Statement s(connection_,
-              "UPDATE trials SET status = 'running', started_at = ? WHERE id = ? AND status = 'pending'");
+  Statement s(
+      connection_,
+      "UPDATE trials SET status = 'running', started_at = ? WHERE id = ? AND status = 'pending'");
   s.bind(1, now_seconds()).bind(2, trial_id).run();
 }
 
@@ -231,7 +233,7 @@ std::optional<TrialRow> SqliteStore::trial(std::int64_t trial_id) const {
 std::optional<TrialRow> SqliteStore::best_trial(std::int64_t experiment_id) const {
   Statement s(connection_, std::string("SELECT ") + kTrialColumns +
                                " FROM trials WHERE experiment_id = ? AND status = 'completed' "
-                               "ORDER BY val_accuracy DESC, ordinal ASC LIMIT 1");
+                               "ORDER BY epochs DESC, val_accuracy DESC, ordinal ASC LIMIT 1");
   s.bind(1, experiment_id);
   if (!s.step()) return std::nullopt;
   return read_trial(s);
@@ -284,7 +286,11 @@ void SqliteStore::write_controller_state(std::int64_t experiment_id,
               "INSERT INTO controller_state (experiment_id, step, state, updated_at) "
               "VALUES (?, ?, ?, ?) ON CONFLICT(experiment_id) DO UPDATE SET "
               "step = excluded.step, state = excluded.state, updated_at = excluded.updated_at");
-  s.bind(1, experiment_id).bind(2, snapshot.step).bind_blob(3, snapshot.cbor).bind(4, now_seconds()).run();
+  s.bind(1, experiment_id)
+      .bind(2, snapshot.step)
+      .bind_blob(3, snapshot.cbor)
+      .bind(4, now_seconds())
+      .run();
 }
 
 void SqliteStore::save_controller_state(std::int64_t experiment_id,

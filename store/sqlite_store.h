@@ -43,6 +43,8 @@ class SqliteStore {
 
   std::vector<TrialRow> trials(std::int64_t experiment_id) const;
   std::optional<TrialRow> trial(std::int64_t trial_id) const;
+  // The best completed trial at the highest fidelity (most epochs) reached, so that a short,
+  // low-fidelity evaluation never wins over full ones; ties go to the earlier trial.
   std::optional<TrialRow> best_trial(std::int64_t experiment_id) const;
   std::vector<EpochRow> epochs(std::int64_t trial_id) const;
 

@@ -29,22 +29,26 @@ DatasetSpec DatasetSpec::from_json(const nlohmann::json& j, const std::string& w
   if (!(spec.validation_fraction > 0 && spec.validation_fraction < 1)) {
     throw ConfigError(where + ".validation_fraction: must be in (0, 1)");
   }
-  spec.train_subset = cfg::in_range<std::int64_t>(
-      cfg::optional<std::int64_t>(j, "train_subset", where, 0), 0, 1'000'000'000,
-      where + ".train_subset");
+  spec.train_subset =
+      cfg::in_range<std::int64_t>(cfg::optional<std::int64_t>(j, "train_subset", where, 0), 0,
+                                  1'000'000'000, where + ".train_subset");
   spec.split_seed = cfg::optional<std::uint64_t>(j, "split_seed", where, 0);
   return spec;
 }
 
 nlohmann::json DatasetSpec::to_json() const {
-  return {{"name", name}, {"path", path}, {"validation_fraction", validation_fraction},
-          {"train_subset", train_subset}, {"split_seed", split_seed}};
+  return {{"name", name},
+          {"path", path},
+          {"validation_fraction", validation_fraction},
+          {"train_subset", train_subset},
+          {"split_seed", split_seed}};
 }
 
 namespace {
 
 Dataset take(const Dataset& d, const at::Tensor& index) {
-  return {d.images.index_select(0, index).contiguous(), d.labels.index_select(0, index).contiguous()};
+  return {d.images.index_select(0, index).contiguous(),
+          d.labels.index_select(0, index).contiguous()};
 }
 
 }  // namespace
@@ -67,8 +71,8 @@ DataSplits load_splits(const DatasetSpec& spec) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(spec.split_seed);
   const auto n = full_train.size();
   auto perm = at::randperm(n, gen, at::kLong);
-  const auto n_val = std::max<std::int64_t>(1, static_cast<std::int64_t>(
-                                                    static_cast<double>(n) * spec.validation_fraction));
+  const auto n_val = std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(static_cast<double>(n) * spec.validation_fraction));
   splits.validation = take(full_train, perm.narrow(0, 0, n_val));
   auto n_train = n - n_val;
   if (spec.train_subset > 0) n_train = std::min(n_train, spec.train_subset);

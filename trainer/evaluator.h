@@ -38,7 +38,7 @@ struct TrialResult {
   std::int64_t flops = 0;  // multiply-adds for one input
   int epochs = 0;          // epochs actually run (the fidelity reached)
   double wall_seconds = 0;
-  std::string error;         // why it failed, one line
+  std::string error;                                // why it failed, one line
   nlohmann::json extra = nlohmann::json::object();  // evaluator-specific metrics
 };
 

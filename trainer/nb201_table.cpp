@@ -123,20 +123,45 @@ std::unique_ptr<Nb201TableEvaluator> Nb201TableEvaluator::from_config(const nloh
   return std::make_unique<Nb201TableEvaluator>(std::make_shared<const Nb201Table>(path), column);
 }
 
-TrialResult Nb201TableEvaluator::evaluate(const space::Architecture& arch, const TrialContext&) {
+int Nb201TableEvaluator::column_for_epochs(int epochs) const {
+  if (epochs == epochs_) return column_;
+  const std::string suffix = "_12ep";
+  const std::string base =
+      epochs_ == 12 ? column_name_.substr(0, column_name_.size() - suffix.size()) : column_name_;
+  if (epochs != 12 && epochs != 200) {
+    throw ConfigError("nb201-table: no column for " + std::to_string(epochs) +
+                      " epochs; the table has 12 and 200");
+  }
+  const std::string name = epochs == 12 ? base + suffix : base;
+  const int c = table_->column(name);
+  if (c < 0) {
+    throw ConfigError("nb201-table: column '" + column_name_ + "' has no " +
+                      std::to_string(epochs) + "-epoch form '" + name + "'");
+  }
+  return c;
+}
+
+TrialResult Nb201TableEvaluator::evaluate(const space::Architecture& arch,
+                                          const TrialContext& context) {
   if (arch.space_type() != "nb201") {
     throw ConfigError("evaluator nb201-table can only evaluate nb201 architectures, got a '" +
                       arch.space_type() + "' architecture; use space {\"type\": \"nb201\"}");
   }
   const auto row = table_->find(arch.canonical());
   if (!row) throw DataError("NAS-Bench-201 table has no cell '" + arch.canonical() + "'");
+  int column = column_;
+  int epochs = epochs_;
+  if (context.hparams.is_object() && context.hparams.contains("epochs")) {
+    epochs = config::get_as<int>(context.hparams.at("epochs"), "trial hparams.epochs");
+    column = column_for_epochs(epochs);
+  }
   TrialResult result;
   result.status = TrialStatus::kCompleted;
-  result.val_accuracy = table_->value(*row, column_) / 100.0;
-  result.epochs = epochs_;
+  result.val_accuracy = table_->value(*row, column) / 100.0;
+  result.epochs = epochs;
   result.extra["nb201_index"] = table_->index(*row);
   for (size_t c = 0; c < table_->columns().size(); ++c) {
-    if (static_cast<int>(c) == column_) continue;
+    if (static_cast<int>(c) == column) continue;
     result.extra[table_->columns()[c]] = table_->value(*row, static_cast<int>(c));
   }
   return result;

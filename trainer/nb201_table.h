@@ -57,10 +57,14 @@ class Nb201TableEvaluator final : public Evaluator {
   std::string type() const override { return kType; }
   // Completed, with val_accuracy = column / 100, epochs 200 (12 for a *_12ep column) and every
   // other column in `extra` (in percent). Throws ConfigError for an architecture of another space.
+  // context.hparams["epochs"] selects the fidelity: 12 reads the column's *_12ep form, 200 the
+  // full one (other epochs: ConfigError); other hparams are ignored (the table has one setting).
   TrialResult evaluate(const space::Architecture& arch, const TrialContext& context) override;
 
   const Nb201Table& table() const { return *table_; }
   const std::string& column_name() const { return column_name_; }
+  // The column read for a fidelity of `epochs` (12 or 200); throws ConfigError otherwise.
+  int column_for_epochs(int epochs) const;
 
  private:
   std::shared_ptr<const Nb201Table> table_;

@@ -25,8 +25,8 @@ AutocastScope::AutocastScope(c10::DeviceType device, Precision precision) : devi
   active_ = true;
   was_enabled_ = at::autocast::is_autocast_enabled(device_);
   previous_dtype_ = at::autocast::get_autocast_dtype(device_);
-  at::autocast::set_autocast_dtype(
-      device_, precision == Precision::kFp16 ? at::kHalf : at::kBFloat16);
+  at::autocast::set_autocast_dtype(device_,
+                                   precision == Precision::kFp16 ? at::kHalf : at::kBFloat16);
   at::autocast::set_autocast_enabled(device_, true);
   at::autocast::increment_nesting();
 }

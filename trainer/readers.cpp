@@ -45,7 +45,8 @@ std::string find_file(const std::string& dir, const std::string& stem) {
     const auto path = (fs::path(dir) / name).string();
     if (fs::exists(path)) return path;
   }
-  throw DataError(dir + ": dataset file " + stem + "[.gz] not found (install Debian's "
+  throw DataError(dir + ": dataset file " + stem +
+                  "[.gz] not found (install Debian's "
                   "dataset-fashion-mnist or set dataset.path)");
 }
 
@@ -72,7 +73,8 @@ at::Tensor read_idx(const std::string& path, std::uint32_t magic, std::vector<st
 
 Dataset read_fashion_mnist(const std::string& dir, bool train) {
   if (!fs::is_directory(dir)) {
-    throw DataError(dir + ": Fashion-MNIST directory not found (apt-get install "
+    throw DataError(dir +
+                    ": Fashion-MNIST directory not found (apt-get install "
                     "dataset-fashion-mnist, or set dataset.path)");
   }
   const std::string prefix = train ? "train" : "t10k";
@@ -101,7 +103,8 @@ Dataset read_cifar10(const std::string& dir_in, bool train) {
   for (const auto& name : files) {
     const auto path = (fs::path(dir) / name).string();
     if (!fs::exists(path)) {
-      throw DataError(path + ": CIFAR-10 binary batch not found (point dataset.path at the "
+      throw DataError(path +
+                      ": CIFAR-10 binary batch not found (point dataset.path at the "
                       "folder holding data_batch_1.bin ... test_batch.bin)");
     }
     const auto bytes = read_file(path);
@@ -117,7 +120,8 @@ Dataset read_cifar10(const std::string& dir_in, bool train) {
   return {at::cat(images), at::cat(labels)};
 }
 
-Dataset make_synthetic(std::int64_t count, int channels, int size, int classes, std::uint64_t seed) {
+Dataset make_synthetic(std::int64_t count, int channels, int size, int classes,
+                       std::uint64_t seed) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   auto labels = at::randint(classes, {count}, gen, at::kLong);
   // Each class lights up its own quadrant-like region, plus noise: learnable by a small CNN.

@@ -38,7 +38,8 @@ TrialResult TorchEvaluator::evaluate(const space::Architecture& arch, const Tria
     auto network = space::build_network(space_, arch, data_->shape, data_->num_classes);
     result.params = network->parameter_count();
     result.flops = network->flops();
-    const auto outcome = train_network(*network, *data_, config, device, context.seed, context.on_epoch);
+    const auto outcome =
+        train_network(*network, *data_, config, device, context.seed, context.on_epoch);
     const auto& last = outcome.epochs.back();
     result.status = outcome.stopped_early ? TrialStatus::kPruned : TrialStatus::kCompleted;
     result.val_accuracy = last.val_accuracy;
@@ -53,7 +54,8 @@ TrialResult TorchEvaluator::evaluate(const space::Architecture& arch, const Tria
     result.error = e.what();
   } catch (const c10::OutOfMemoryError& e) {
     result.status = TrialStatus::kFailed;
-    result.error = "out of memory on " + device.str() + ": " + first_line(e.what_without_backtrace());
+    result.error =
+        "out of memory on " + device.str() + ": " + first_line(e.what_without_backtrace());
   } catch (const c10::Error& e) {
     result.status = TrialStatus::kFailed;
     result.error = "LibTorch error: " + first_line(e.what_without_backtrace());
@@ -81,7 +83,8 @@ void load_weights(space::Network& network, const std::string& path) {
     archive.load_from(path);
     network.load(archive);
   } catch (const c10::Error& e) {
-    throw DataError(path + ": cannot load weights (" + first_line(e.what_without_backtrace()) + ")");
+    throw DataError(path + ": cannot load weights (" + first_line(e.what_without_backtrace()) +
+                    ")");
   }
 }
 

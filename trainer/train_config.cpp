@@ -9,9 +9,12 @@ namespace cfg = nasforge::config;
 
 std::string to_string(Precision precision) {
   switch (precision) {
-    case Precision::kFp32: return "fp32";
-    case Precision::kBf16: return "bf16";
-    case Precision::kFp16: return "fp16";
+    case Precision::kFp32:
+      return "fp32";
+    case Precision::kBf16:
+      return "bf16";
+    case Precision::kFp16:
+      return "fp16";
   }
   throw InternalError("unknown Precision");
 }
@@ -26,7 +29,8 @@ Precision parse_precision(const std::string& name, const std::string& where) {
 }
 
 void apply(TrainConfig& c, const nlohmann::json& j, const std::string& where) {
-  c.epochs = cfg::in_range(cfg::optional<int>(j, "epochs", where, c.epochs), 1, 10000, where + ".epochs");
+  c.epochs =
+      cfg::in_range(cfg::optional<int>(j, "epochs", where, c.epochs), 1, 10000, where + ".epochs");
   c.batch_size = cfg::in_range(cfg::optional<int>(j, "batch_size", where, c.batch_size), 1, 65536,
                                where + ".batch_size");
   c.learning_rate = cfg::in_range(cfg::optional<double>(j, "learning_rate", where, c.learning_rate),
@@ -62,25 +66,33 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& w
     throw ConfigError(where + ".device: unknown device '" + c.device +
                       "'; expected auto, cpu, cuda or cuda:N");
   }
-  c.threads = cfg::in_range(cfg::optional<int>(j, "threads", where, 0), 0, 1024, where + ".threads");
-  c.eval_batch_size = cfg::in_range(cfg::optional<int>(j, "eval_batch_size", where, 1000), 1,
-                                    65536, where + ".eval_batch_size");
+  c.threads =
+      cfg::in_range(cfg::optional<int>(j, "threads", where, 0), 0, 1024, where + ".threads");
+  c.eval_batch_size = cfg::in_range(cfg::optional<int>(j, "eval_batch_size", where, 1000), 1, 65536,
+                                    where + ".eval_batch_size");
   return c;
 }
 
 nlohmann::json TrainConfig::to_json() const {
-  nlohmann::json j = {{"epochs", epochs},         {"batch_size", batch_size},
-                      {"learning_rate", learning_rate}, {"momentum", momentum},
-                      {"nesterov", nesterov},     {"weight_decay", weight_decay},
-                      {"label_smoothing", label_smoothing}, {"warmup_epochs", warmup_epochs},
-                      {"crop_padding", crop_padding}, {"precision", to_string(precision)},
-                      {"device", device},         {"threads", threads},
+  nlohmann::json j = {{"epochs", epochs},
+                      {"batch_size", batch_size},
+                      {"learning_rate", learning_rate},
+                      {"momentum", momentum},
+                      {"nesterov", nesterov},
+                      {"weight_decay", weight_decay},
+                      {"label_smoothing", label_smoothing},
+                      {"warmup_epochs", warmup_epochs},
+                      {"crop_padding", crop_padding},
+                      {"precision", to_string(precision)},
+                      {"device", device},
+                      {"threads", threads},
                       {"eval_batch_size", eval_batch_size}};
   if (flip >= 0) j["flip"] = flip == 1;
   return j;
 }
 
-TrainConfig TrainConfig::with_overrides(const nlohmann::json& hparams, const std::string& where) const {
+TrainConfig TrainConfig::with_overrides(const nlohmann::json& hparams,
+                                        const std::string& where) const {
   cfg::require_object(hparams, where);
   cfg::reject_unknown_keys(hparams, where,
                            {"epochs", "batch_size", "learning_rate", "momentum", "weight_decay"});

@@ -49,8 +49,9 @@ double learning_rate_at(const TrainConfig& config, std::int64_t step, std::int64
   if (step < warmup_steps) {
     return config.learning_rate * static_cast<double>(step + 1) / static_cast<double>(warmup_steps);
   }
-  const double progress = static_cast<double>(step - warmup_steps) /
-                          static_cast<double>(std::max<std::int64_t>(1, total_steps - warmup_steps));
+  const double progress =
+      static_cast<double>(step - warmup_steps) /
+      static_cast<double>(std::max<std::int64_t>(1, total_steps - warmup_steps));
   return 0.5 * config.learning_rate * (1.0 + std::cos(std::numbers::pi * progress));
 }
 
@@ -89,7 +90,8 @@ EvalMetrics evaluate_batches(space::Network& network, const at::Tensor& images,
     correct.add_(logits.argmax(1).eq(y).sum());
   }
   const double total = static_cast<double>(std::max<std::int64_t>(1, n));
-  return {loss_sum.item<double>() / total, static_cast<double>(correct.item<std::int64_t>()) / total};
+  return {loss_sum.item<double>() / total,
+          static_cast<double>(correct.item<std::int64_t>()) / total};
 }
 
 }  // namespace
@@ -97,15 +99,18 @@ EvalMetrics evaluate_batches(space::Network& network, const at::Tensor& images,
 bool default_channels_last(c10::Device device) { return device.is_cuda(); }
 
 c10::Device resolve_device(const std::string& name) {
-  if (name == "auto") return torch::cuda::is_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+  if (name == "auto")
+    return torch::cuda::is_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
   if (name.rfind("cuda", 0) == 0 && !torch::cuda::is_available()) {
-    throw ConfigError("device '" + name + "': CUDA is not available on this machine; use \"auto\" or \"cpu\"");
+    throw ConfigError("device '" + name +
+                      "': CUDA is not available on this machine; use \"auto\" or \"cpu\"");
   }
   return c10::Device(name);
 }
 
-EvalMetrics evaluate_network(space::Network& network, const Dataset& data, const Normalization& norm,
-                             c10::Device device, int batch_size, Precision precision) {
+EvalMetrics evaluate_network(space::Network& network, const Dataset& data,
+                             const Normalization& norm, c10::Device device, int batch_size,
+                             Precision precision) {
   return evaluate_batches(network, data.images, data.labels, Affine(norm, device), device,
                           batch_size, precision, /*channels_last=*/false);
 }
@@ -121,7 +126,8 @@ class TrainingSession::Impl {
         device_(device),
         precision_(effective_precision(config.precision, device.type())),
         channels_last_(tuning.channels_last.value_or(default_channels_last(device))),
-        padding_(config.crop_padding >= 0 ? config.crop_padding : (data.shape.height >= 32 ? 4 : 2)),
+        padding_(config.crop_padding >= 0 ? config.crop_padding
+                                          : (data.shape.height >= 32 ? 4 : 2)),
         flip_(config.flip >= 0 ? config.flip == 1 : data.natural_images),
         affine_(Normalization{data.mean, data.std}, device),
         gen_(at::make_generator<at::CPUGeneratorImpl>(seed)),
@@ -133,8 +139,8 @@ class TrainingSession::Impl {
       at::globalContext().setBenchmarkCuDNN(tuning.cudnn_benchmark);
     }
     place_data(data, tuning.resident_data);
-    sgd_.emplace(network_.parameters(), SgdOptions{config_.momentum, config_.nesterov,
-                                                   config_.weight_decay});
+    sgd_.emplace(network_.parameters(),
+                 SgdOptions{config_.momentum, config_.nesterov, config_.weight_decay});
     if (precision_ == Precision::kFp16) scaler_.emplace(device_);
     steps_per_epoch_ = (n_ + config_.batch_size - 1) / config_.batch_size;
     total_steps_ = steps_per_epoch_ * config_.epochs;
@@ -176,8 +182,8 @@ class TrainingSession::Impl {
                               config_.eval_batch_size, precision_, channels_last_);
     };
     const auto n_val = val_images_.defined() ? val_images_.size(0) : 0;
-    const auto val = data_parallel_ ? data_parallel_->validate(n_val, evaluate_range)
-                                    : evaluate_range(0, n_val);
+    const auto val =
+        data_parallel_ ? data_parallel_->validate(n_val, evaluate_range) : evaluate_range(0, n_val);
     record.val_loss = val.loss;
     record.val_accuracy = val.accuracy;
     record.learning_rate = lr_;
@@ -216,8 +222,10 @@ class TrainingSession::Impl {
     try {
       auto images = data.train.images.to(device_);
       auto labels = data.train.labels.to(device_);
-      auto val_images = data.validation.images.defined() ? data.validation.images.to(device_) : at::Tensor();
-      auto val_labels = data.validation.labels.defined() ? data.validation.labels.to(device_) : at::Tensor();
+      auto val_images =
+          data.validation.images.defined() ? data.validation.images.to(device_) : at::Tensor();
+      auto val_labels =
+          data.validation.labels.defined() ? data.validation.labels.to(device_) : at::Tensor();
       train_images_ = images;
       train_labels_ = labels;
       val_images_ = val_images;

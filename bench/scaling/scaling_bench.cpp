@@ -38,11 +38,16 @@ Args parse(int argc, char** argv) {
   Args a;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--nproc") a.nproc = std::stoi(v);
-    else if (k == "--steps") a.steps = std::stoi(v);
-    else if (k == "--batch") a.batch = std::stoi(v);
-    else if (k == "--out") a.out = v;
-    else throw std::runtime_error("unknown option " + k);
+    if (k == "--nproc")
+      a.nproc = std::stoi(v);
+    else if (k == "--steps")
+      a.steps = std::stoi(v);
+    else if (k == "--batch")
+      a.batch = std::stoi(v);
+    else if (k == "--out")
+      a.out = v;
+    else
+      throw std::runtime_error("unknown option " + k);
   }
   return a;
 }
@@ -91,7 +96,7 @@ double run_ranks(const std::string& self, const Args& a, int nproc) {
   dist::LaunchSpec spec;
   spec.program = self;
   spec.nproc = nproc;
-  spec.args = {"--steps", std::to_string(a.steps), "--batch", std::to_string(a.batch), "--out",
+  spec.args = {"--steps",   std::to_string(a.steps), "--batch", std::to_string(a.batch), "--out",
                out.string()};
   dist::check_ranks(dist::launch_local(spec));
   double images_per_second = 0;

@@ -65,8 +65,8 @@ struct Options {
   bool quick = false;
   std::string device = "auto";
   std::vector<std::string> models = {"resnet20", "densenet"};
-  std::vector<int> batches;                // default per device
-  std::vector<std::string> precisions;     // default per device
+  std::vector<int> batches;             // default per device
+  std::vector<std::string> precisions;  // default per device
   std::string layouts = "auto";
   int steps = 0, warmup = 0, repeats = 0;  // default per device
   std::string python = "python3";
@@ -104,21 +104,33 @@ Options parse_args(int argc, char** argv) {
       if (i + 1 >= argc) throw ConfigError(flag + ": missing value");
       return argv[++i];
     };
-    if (flag == "--quick") o.quick = true;
-    else if (flag == "--no-eager") o.eager = false;
-    else if (flag == "--device") o.device = value();
-    else if (flag == "--models") o.models = split(value());
+    if (flag == "--quick")
+      o.quick = true;
+    else if (flag == "--no-eager")
+      o.eager = false;
+    else if (flag == "--device")
+      o.device = value();
+    else if (flag == "--models")
+      o.models = split(value());
     else if (flag == "--batches") {
       o.batches.clear();
       for (const auto& b : split(value())) o.batches.push_back(to_int(b, flag));
-    } else if (flag == "--precisions") o.precisions = split(value());
-    else if (flag == "--layouts") o.layouts = value();
-    else if (flag == "--steps") o.steps = to_int(value(), flag);
-    else if (flag == "--warmup") o.warmup = to_int(value(), flag);
-    else if (flag == "--repeats") o.repeats = to_int(value(), flag);
-    else if (flag == "--python") o.python = value();
-    else if (flag == "--torch-pythonpath") o.torch_pythonpath = value();
-    else if (flag == "--script") o.script = value();
+    } else if (flag == "--precisions")
+      o.precisions = split(value());
+    else if (flag == "--layouts")
+      o.layouts = value();
+    else if (flag == "--steps")
+      o.steps = to_int(value(), flag);
+    else if (flag == "--warmup")
+      o.warmup = to_int(value(), flag);
+    else if (flag == "--repeats")
+      o.repeats = to_int(value(), flag);
+    else if (flag == "--python")
+      o.python = value();
+    else if (flag == "--torch-pythonpath")
+      o.torch_pythonpath = value();
+    else if (flag == "--script")
+      o.script = value();
     else if (flag == "--help" || flag == "-h") {
       std::cout << "usage: trainer_throughput [--quick] [--device auto|cpu|cuda] [--models "
                    "resnet20,densenet] [--batches 256,512] [--precisions fp32,bf16,fp16] "
@@ -163,7 +175,8 @@ trainer::Precision parse_precision(const std::string& name) {
 trainer::DataSplits synthetic_cifar(std::int64_t count) {
   trainer::DataSplits data;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
-  data.train.images = at::randint(256, {count, 3, 32, 32}, gen, at::TensorOptions().dtype(at::kByte));
+  data.train.images =
+      at::randint(256, {count, 3, 32, 32}, gen, at::TensorOptions().dtype(at::kByte));
   data.train.labels = at::randint(10, {count}, gen, at::TensorOptions().dtype(at::kLong));
   data.num_classes = 10;
   data.shape = {3, 32, 32};
@@ -236,12 +249,14 @@ int run(int argc, char** argv) {
     const auto model = std::find_if(kModels.begin(), kModels.end(),
                                     [&](const Model& m) { return m.name == model_name; });
     if (model == kModels.end()) {
-      throw ConfigError("--models: unknown model '" + model_name + "'; expected resnet20 or densenet");
+      throw ConfigError("--models: unknown model '" + model_name +
+                        "'; expected resnet20 or densenet");
     }
     const space::BlockSpace space(nlohmann::json::parse(model->space));
     const auto arch = space.parse(model->arch);
-    const auto arch_file = fs::temp_directory_path() /
-                           ("nasforge-throughput-" + std::to_string(::getpid()) + "-" + model->name + ".json");
+    const auto arch_file =
+        fs::temp_directory_path() /
+        ("nasforge-throughput-" + std::to_string(::getpid()) + "-" + model->name + ".json");
     {
       nlohmann::json spec = {{"space", space.config()},
                              {"architecture", space.to_json(arch)},
@@ -250,20 +265,24 @@ int run(int argc, char** argv) {
                              {"input", {{"channels", 3}, {"height", 32}, {"width", 32}}},
                              {"num_classes", 10}};
       for (const auto& st : space.stages(arch)) {
-        spec["stages"].push_back({{"block", space::to_string(st.block)}, {"depth", st.depth},
-                                  {"width", st.width}, {"growth_rate", st.growth_rate},
+        spec["stages"].push_back({{"block", space::to_string(st.block)},
+                                  {"depth", st.depth},
+                                  {"width", st.width},
+                                  {"growth_rate", st.growth_rate},
                                   {"kernel", st.kernel}});
       }
       std::ofstream(arch_file) << spec.dump(2);
     }
     const auto params = space::build_network(space, arch, {3, 32, 32}, 10)->parameter_count();
-    std::cout << model->name << " (" << arch.canonical() << "): nasforge " << params << " parameters";
+    std::cout << model->name << " (" << arch.canonical() << "): nasforge " << params
+              << " parameters";
     if (o.eager) {
       const auto eager_params =
           run_eager(o, "--arch " + quoted(arch_file.string()) + " --params-only")
               .at("params")
               .get<std::int64_t>();
-      std::cout << ", eager " << eager_params << (eager_params == params ? " (equal)" : " (DIFFERENT)");
+      std::cout << ", eager " << eager_params
+                << (eager_params == params ? " (equal)" : " (DIFFERENT)");
       params_match = params_match && eager_params == params;
     }
     std::cout << std::endl;
@@ -303,12 +322,13 @@ int run(int argc, char** argv) {
           }
           const double ours_median = median(ours);
           const double eager_median = eager.empty() ? 0.0 : median(eager);
-          std::snprintf(line, sizeof line, "%-9s %5d %-9s %-6s %-6s %15.1f %12s %6s\n",
-                        model->name.c_str(), batch,
-                        trainer::to_string(trainer::effective_precision(precision, device.type())).c_str(),
-                        channels_last ? "nhwc" : "nchw", device.is_cuda() ? "cuda" : "cpu",
-                        ours_median, eager.empty() ? "-" : fixed(eager_median, 1).c_str(),
-                        eager.empty() ? "-" : fixed(ours_median / eager_median, 2).c_str());
+          std::snprintf(
+              line, sizeof line, "%-9s %5d %-9s %-6s %-6s %15.1f %12s %6s\n", model->name.c_str(),
+              batch,
+              trainer::to_string(trainer::effective_precision(precision, device.type())).c_str(),
+              channels_last ? "nhwc" : "nchw", device.is_cuda() ? "cuda" : "cpu", ours_median,
+              eager.empty() ? "-" : fixed(eager_median, 1).c_str(),
+              eager.empty() ? "-" : fixed(ours_median / eager_median, 2).c_str());
           table << line;
           std::cout << line << std::flush;
         }
@@ -318,7 +338,8 @@ int run(int argc, char** argv) {
   }
   std::cout << "\n" << table.str();
   if (!params_match) {
-    std::cout << "parameter counts differ between nasforge and eager.py: the networks do not match\n";
+    std::cout
+        << "parameter counts differ between nasforge and eager.py: the networks do not match\n";
     return 1;
   }
   return 0;

@@ -53,7 +53,8 @@ double max_relative_difference(const std::vector<float>& a, const std::vector<fl
   return worst;
 }
 
-std::vector<dist::RankExit> run_worker(int nproc, const fs::path& dir, std::vector<std::string> extra) {
+std::vector<dist::RankExit> run_worker(int nproc, const fs::path& dir,
+                                       std::vector<std::string> extra) {
   dist::LaunchSpec spec;
   spec.program = NASFORGE_DP_WORKER;
   spec.nproc = nproc;
@@ -128,7 +129,8 @@ TEST_CASE("a rank that dies makes the other fail within the timeout, naming it",
   CHECK(exits[0].exit_code == 2);  // failed by itself, not killed by the launcher
   CHECK_FALSE(exits[0].killed_by_launcher);
   CHECK_THAT(read_text(dir / "rank0.error"), Catch::Contains("rank 1"));
-  CHECK_THROWS_WITH(dist::check_ranks(exits), Catch::Contains("rank 1") && Catch::Contains("signal 9"));
+  CHECK_THROWS_WITH(dist::check_ranks(exits),
+                    Catch::Contains("rank 1") && Catch::Contains("signal 9"));
 }
 
 TEST_CASE("the launcher names a failing rank and stops the others", "[distributed]") {
@@ -150,8 +152,9 @@ TEST_CASE("the launcher names a failing rank and stops the others", "[distribute
 TEST_CASE("the launcher sets the rendezvous environment of each rank", "[distributed]") {
   dist::LaunchSpec spec;
   spec.program = "/bin/sh";
-  spec.args = {"-c", "test \"$MASTER_ADDR\" = 127.0.0.1 && test \"$WORLD_SIZE\" = 2 && "
-                     "test \"$RANK\" = \"$LOCAL_RANK\" && test \"$MASTER_PORT\" -gt 0"};
+  spec.args = {"-c",
+               "test \"$MASTER_ADDR\" = 127.0.0.1 && test \"$WORLD_SIZE\" = 2 && "
+               "test \"$RANK\" = \"$LOCAL_RANK\" && test \"$MASTER_PORT\" -gt 0"};
   spec.nproc = 2;
   CHECK_NOTHROW(dist::check_ranks(dist::launch_local(spec)));
   spec.program = "/nonexistent/nasforge";
@@ -177,8 +180,8 @@ TEST_CASE("sampler parts of a global batch are disjoint and cover it", "[distrib
 }
 
 TEST_CASE("distributed options come from the environment and reject bad values", "[distributed]") {
-  EnvGuard guard({"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT",
-                  "NASFORGE_DIST_TIMEOUT"});
+  EnvGuard guard(
+      {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "NASFORGE_DIST_TIMEOUT"});
   auto one = dist::DistributedOptions::from_environment();
   CHECK(one.world_size == 1);
   CHECK(one.rank == 0);

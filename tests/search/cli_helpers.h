@@ -24,7 +24,8 @@ inline CliResult run_cli(const std::string& args) {
   if (!pipe) return result;
   std::array<char, 4096> buffer;
   size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    result.output.append(buffer.data(), n);
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
@@ -42,7 +43,8 @@ struct TempDir {
   std::string file(const std::string& name) const { return (path / name).string(); }
 };
 
-inline std::string write_json(const TempDir& dir, const std::string& name, const nlohmann::json& j) {
+inline std::string write_json(const TempDir& dir, const std::string& name,
+                              const nlohmann::json& j) {
   const auto path = dir.file(name);
   std::ofstream(path) << j.dump(2);
   return path;

@@ -49,7 +49,8 @@ TEST_CASE("run records the experiment and every trial; status and export read th
   std::ifstream(out + "/metrics.json") >> metrics;
   const double test_accuracy = metrics.at("test_accuracy").get<double>();
   CHECK(test_accuracy > 0.3);
-  CHECK(metrics.at("val_accuracy").get<double>() == Approx(store.best_trial(experiment.id)->outcome.val_accuracy));
+  CHECK(metrics.at("val_accuracy").get<double>() ==
+        Approx(store.best_trial(experiment.id)->outcome.val_accuracy));
 
   // The exported model loads back and gives the same test accuracy.
   const auto evaluated = run_cli("evaluate --model " + out);
@@ -60,7 +61,8 @@ TEST_CASE("run records the experiment and every trial; status and export read th
   CHECK_THAT(evaluated.output, Catch::Contains(expected));
   json model;
   std::ifstream(out + "/architecture.json") >> model;
-  CHECK(model.at("architecture").at("canonical") == store.best_trial(experiment.id)->arch_canonical);
+  CHECK(model.at("architecture").at("canonical") ==
+        store.best_trial(experiment.id)->arch_canonical);
 }
 
 TEST_CASE("bad input gives one clear line, exit code 2 and no database", "[search]") {
@@ -86,8 +88,9 @@ TEST_CASE("bad input gives one clear line, exit code 2 and no database", "[searc
 
   config = tiny_fashion_experiment(2);
   config["space"]["stages"][1]["block"] = json::array({"basic", "resnext"});
-  check_rejected("run " + write_json(dir, "block.json", config) + " --db " + db,
-                 "stages[1].block[1]: unknown block type 'resnext'; expected basic, bottleneck or dense");
+  check_rejected(
+      "run " + write_json(dir, "block.json", config) + " --db " + db,
+      "stages[1].block[1]: unknown block type 'resnext'; expected basic, bottleneck or dense");
 
   config = tiny_fashion_experiment(2);
   config["dataset"]["path"] = dir.file("no-such-folder");
@@ -123,7 +126,8 @@ TEST_CASE("run refuses to overwrite an existing database", "[search]") {
   TempDir dir("cli-exists");
   const auto db = dir.file("x.db");
   std::ofstream(db) << "precious";
-  const auto result = run_cli("run " + write_json(dir, "t.json", tiny_fashion_experiment(1)) + " --db " + db);
+  const auto result =
+      run_cli("run " + write_json(dir, "t.json", tiny_fashion_experiment(1)) + " --db " + db);
   CHECK(result.exit_code == 2);
   CHECK_THAT(result.output, Catch::Contains("already exists"));
   std::string content;
@@ -133,14 +137,17 @@ TEST_CASE("run refuses to overwrite an existing database", "[search]") {
 
 TEST_CASE("an NB201 table search runs from an experiment file", "[search]") {
   TempDir dir("cli-nb201");
-  json config = {{"name", "nb201"},
-                 {"seed", 3},
-                 {"budget", {{"trials", 40}}},
-                 {"space", {{"type", "nb201"}}},
-                 {"controller", {{"type", "evolution"}}},
-                 {"evaluator", {{"type", "nb201-table"}, {"path", nb201_table_path()}, {"column", "cifar10_valid"}}}};
+  json config = {
+      {"name", "nb201"},
+      {"seed", 3},
+      {"budget", {{"trials", 40}}},
+      {"space", {{"type", "nb201"}}},
+      {"controller", {{"type", "evolution"}}},
+      {"evaluator",
+       {{"type", "nb201-table"}, {"path", nb201_table_path()}, {"column", "cifar10_valid"}}}};
   const auto db = dir.file("nb.db");
-  const auto result = run_cli("run " + write_json(dir, "nb.json", config) + " --db " + db + " --quiet");
+  const auto result =
+      run_cli("run " + write_json(dir, "nb.json", config) + " --db " + db + " --quiet");
   INFO(result.output);
   REQUIRE(result.exit_code == 0);
   auto store = store::SqliteStore::open(db);

@@ -29,7 +29,8 @@ TEST_CASE("launch --nproc 2 runs one data-parallel search and records each trial
 
 TEST_CASE("launch fails with the rank named when the input is bad", "[search][distributed]") {
   TempDir dir("cli-launch-bad");
-  const auto result = run_cli("launch --nproc 2 " + dir.file("missing.json") + " --db " + dir.file("x.db"));
+  const auto result =
+      run_cli("launch --nproc 2 " + dir.file("missing.json") + " --db " + dir.file("x.db"));
   CHECK(result.exit_code != 0);
   CHECK_THAT(result.output, Catch::Contains("rank 0"));
 }

@@ -19,11 +19,13 @@ search::Experiment nb201_experiment(const json& controller, int trials) {
             {"budget", {{"trials", trials}}},
             {"space", {{"type", "nb201"}}},
             {"controller", controller},
-            {"evaluator", {{"type", "nb201-table"}, {"path", nb201_table_path()}, {"column", "cifar10_valid"}}}};
+            {"evaluator",
+             {{"type", "nb201-table"}, {"path", nb201_table_path()}, {"column", "cifar10_valid"}}}};
   return search::Experiment::from_json(j, "test");
 }
 
-std::vector<std::string> run_in(const std::string& db, const search::Experiment& experiment, bool create) {
+std::vector<std::string> run_in(const std::string& db, const search::Experiment& experiment,
+                                bool create) {
   auto store = create ? store::SqliteStore::create(db) : store::SqliteStore::open(db);
   if (create) store.create_experiment(experiment.name, experiment.to_json());
   auto parts = search::prepare(experiment);
@@ -36,7 +38,8 @@ std::vector<std::string> run_in(const std::string& db, const search::Experiment&
 
 }  // namespace
 
-TEST_CASE("a search stopped and resumed proposes exactly what an uninterrupted one does", "[search]") {
+TEST_CASE("a search stopped and resumed proposes exactly what an uninterrupted one does",
+          "[search]") {
   for (const json& controller :
        {json{{"type", "random"}}, json{{"type", "evolution"}, {"population", 8}, {"sample", 4}},
         json{{"type", "reinforce"}, {"batch_size", 3}}}) {
@@ -66,9 +69,9 @@ TEST_CASE("an interrupted trial is run again with the controller state saved at 
     auto live = controllers::make_controller(experiment.controller, *parts.space, experiment.seed);
     live->load_state(json::from_cbor(store.controller_state(store.experiment().id)->cbor));
     const auto arch = live->propose();
-    const auto id = store.create_trial(store.experiment().id,
-                                       {10, arch.canonical(), arch.hash(), parts.space->to_json(arch), {}},
-                                       {10, json::to_cbor(live->state())});
+    const auto id = store.create_trial(
+        store.experiment().id, {10, arch.canonical(), arch.hash(), parts.space->to_json(arch), {}},
+        {10, json::to_cbor(live->state())});
     store.start_trial(id);
   }
   const auto resumed = run_in(dir.file("b.db"), nb201_experiment(controller, 20), false);

@@ -1,5 +1,5 @@
-#include "tests/nasforge_catch.h"
 #include <sqlite3.h>
+#include "tests/nasforge_catch.h"
 
 #include <filesystem>
 #include <fstream>
@@ -16,8 +16,8 @@ namespace {
 struct TempDir {
   fs::path path;
   TempDir() {
-    path = fs::temp_directory_path() / ("nasforge-store-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(counter++));
+    path = fs::temp_directory_path() /
+           ("nasforge-store-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     fs::remove_all(path);
     fs::create_directories(path);
   }
@@ -27,8 +27,11 @@ struct TempDir {
 };
 
 store::NewTrial new_trial(std::int64_t ordinal) {
-  return {ordinal, "arch-" + std::to_string(ordinal), "hash" + std::to_string(ordinal),
-          {{"decisions", {{"x", ordinal}}}}, {{"learning_rate", 0.1}}};
+  return {ordinal,
+          "arch-" + std::to_string(ordinal),
+          "hash" + std::to_string(ordinal),
+          {{"decisions", {{"x", ordinal}}}},
+          {{"learning_rate", 0.1}}};
 }
 
 store::ControllerSnapshot snapshot(std::int64_t step) {

@@ -88,8 +88,8 @@ TEST_CASE("fused SGD follows torch::optim::SGD with Nesterov momentum and weight
                                at::randn({7}, gen).set_requires_grad(true)};
   auto b = clone_all(a);
   for (bool nesterov : {true, false}) {
-    torch::optim::SGD reference(b, torch::optim::SGDOptions(0.1).momentum(0.9).nesterov(nesterov)
-                                       .weight_decay(5e-4));
+    torch::optim::SGD reference(
+        b, torch::optim::SGDOptions(0.1).momentum(0.9).nesterov(nesterov).weight_decay(5e-4));
     trainer::FusedSgd fused(a, {0.9, nesterov, 5e-4});
     for (int step = 0; step < 4; ++step) {
       auto grads = std::vector<at::Tensor>{at::randn({4, 3, 3, 3}, gen), at::randn({7}, gen)};
@@ -171,7 +171,8 @@ TEST_CASE("a training session runs steps across epoch boundaries", "[trainer]") 
   CHECK(std::isfinite(record.train_loss));
 }
 
-TEST_CASE("fp16 training with loss scaling on CUDA learns and keeps channels_last", "[trainer][gpu]") {
+TEST_CASE("fp16 training with loss scaling on CUDA learns and keeps channels_last",
+          "[trainer][gpu]") {
   if (!torch::cuda::is_available()) return;
   auto data = synthetic_splits();
   auto space = small_space();
@@ -193,8 +194,8 @@ TEST_CASE("fp16 training with loss scaling on CUDA learns and keeps channels_las
       if (precision == trainer::Precision::kFp16) CHECK(last.loss_scale > 0);
     }
     // Evaluation of the returned (contiguous) network agrees with the session's last epoch.
-    const auto metrics = trainer::evaluate_network(*network, data->validation,
-                                                   {data->mean, data->std}, device, 100);
+    const auto metrics =
+        trainer::evaluate_network(*network, data->validation, {data->mean, data->std}, device, 100);
     CHECK(metrics.accuracy > 0.85);
   }
 }

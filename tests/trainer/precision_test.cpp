@@ -21,7 +21,8 @@ TEST_CASE("loss scaler starts at 2^16 and unscales gradients", "[trainer]") {
 
 TEST_CASE("loss scaler backs off and skips the step on inf or NaN", "[trainer]") {
   LossScaler scaler(c10::Device(c10::kCPU));
-  std::vector<at::Tensor> grads = {at::ones({3}), at::full({1}, std::numeric_limits<float>::infinity())};
+  std::vector<at::Tensor> grads = {at::ones({3}),
+                                   at::full({1}, std::numeric_limits<float>::infinity())};
   CHECK_FALSE(scaler.unscale_and_check(grads));
   scaler.update();
   CHECK(scaler.scale_value() == 32768.0);

@@ -124,7 +124,8 @@ TrialResult DataParallelEvaluator::evaluate(const space::Architecture& arch,
 TrialLeader::TrialLeader(DistributedContext& context, const space::SearchSpace& space,
                          DataParallelEvaluator& evaluator)
     : context_(context), space_(space), evaluator_(evaluator) {
-  if (!context.is_main()) throw InternalError("TrialLeader on rank " + std::to_string(context.rank()));
+  if (!context.is_main())
+    throw InternalError("TrialLeader on rank " + std::to_string(context.rank()));
 }
 
 TrialLeader::~TrialLeader() {

@@ -33,9 +33,9 @@ class DataParallelHooks : public DataParallel {
   void after_backward(space::Network& network, std::int64_t local_size,
                       std::int64_t global_size) override;
   void all_reduce_sum(at::Tensor& values) override;
-  EvalMetrics validate(std::int64_t size,
-                       const std::function<EvalMetrics(std::int64_t, std::int64_t)>& evaluate_range)
-      override;
+  EvalMetrics validate(
+      std::int64_t size,
+      const std::function<EvalMetrics(std::int64_t, std::int64_t)>& evaluate_range) override;
 
  private:
   DistributedContext& context_;

@@ -13,9 +13,9 @@ GradientSync::GradientSync(DistributedContext& context, std::vector<at::Tensor> 
     const auto& p = parameters_[k];
     if (!p.requires_grad()) continue;
     const auto size = static_cast<std::size_t>(p.numel()) * p.element_size();
-    const bool compatible = current.empty() ||
-                            (parameters_[current.front()].scalar_type() == p.scalar_type() &&
-                             parameters_[current.front()].device() == p.device());
+    const bool compatible =
+        current.empty() || (parameters_[current.front()].scalar_type() == p.scalar_type() &&
+                            parameters_[current.front()].device() == p.device());
     if (!current.empty() && (!compatible || bytes + size > bucket_bytes)) {
       buckets_.push_back(std::move(current));
       current.clear();

@@ -95,8 +95,8 @@ std::vector<RankExit> launch_local(const LaunchSpec& spec) {
   const int port = spec.port > 0 ? spec.port : free_port();
   std::vector<RankExit> exits(static_cast<std::size_t>(spec.nproc));
   for (int r = 0; r < spec.nproc; ++r) {
-    const auto& args = r < static_cast<int>(spec.per_rank_args.size()) ? spec.per_rank_args[r]
-                                                                         : spec.args;
+    const auto& args =
+        r < static_cast<int>(spec.per_rank_args.size()) ? spec.per_rank_args[r] : spec.args;
     exits[r].rank = r;
     exits[r].pid = spawn(spec.program, args,
                          {"MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + std::to_string(port),

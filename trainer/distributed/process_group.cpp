@@ -70,7 +70,8 @@ DistributedOptions DistributedOptions::from_environment() {
 }
 
 void DistributedOptions::validate() const {
-  if (world_size < 1) throw ConfigError("world size " + std::to_string(world_size) + ": must be >= 1");
+  if (world_size < 1)
+    throw ConfigError("world size " + std::to_string(world_size) + ": must be >= 1");
   if (rank < 0 || rank >= world_size) {
     throw ConfigError("rank " + std::to_string(rank) + " is outside the world of " +
                       std::to_string(world_size) + " (RANK must be in [0, WORLD_SIZE))");
@@ -128,8 +129,8 @@ DistributedContext::DistributedContext(const DistributedOptions& options, c10::D
         gloo->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
       }
       gloo->threads = 2;
-      impl_->backend = c10::make_intrusive<c10d::ProcessGroupGloo>(
-          impl_->store, options_.rank, options_.world_size, gloo);
+      impl_->backend = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, options_.rank,
+                                                                   options_.world_size, gloo);
       impl_->name = "gloo";
     } else {
 #ifdef NASFORGE_WITH_NCCL
@@ -158,8 +159,7 @@ void DistributedContext::fail(const std::string& what, const std::exception& e) 
   if (options_.world_size == 2) peer = "rank " + std::to_string(1 - options_.rank);
   throw CollectiveError("rank " + std::to_string(options_.rank) + " of " +
                         std::to_string(options_.world_size) + ": " + what + " failed: " +
-                        first_line(e.what()) + " (" + peer +
-                        " stopped or did not answer within " +
+                        first_line(e.what()) + " (" + peer + " stopped or did not answer within " +
                         std::to_string(options_.timeout.count() / 1000) + " s)");
 }
 

@@ -81,13 +81,20 @@ int run(int argc, char** argv) {
       if (i + 1 >= argc) throw ConfigError(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--out") out = value();
-    else if (a == "--epochs") epochs = std::stoi(value());
-    else if (a == "--batch") batch = std::stoi(value());
-    else if (a == "--partition") partition = value();
-    else if (a == "--die-at-step") die_at = std::stoi(value());
-    else if (a == "--train-bn") train_bn = true;
-    else throw ConfigError("unknown argument " + a);
+    if (a == "--out")
+      out = value();
+    else if (a == "--epochs")
+      epochs = std::stoi(value());
+    else if (a == "--batch")
+      batch = std::stoi(value());
+    else if (a == "--partition")
+      partition = value();
+    else if (a == "--die-at-step")
+      die_at = std::stoi(value());
+    else if (a == "--train-bn")
+      train_bn = true;
+    else
+      throw ConfigError("unknown argument " + a);
   }
   if (out.empty()) throw ConfigError("--out is required");
   try {
@@ -106,9 +113,8 @@ int run(int argc, char** argv) {
     config.device = "cpu";
     const std::uint64_t seed = 11;
     torch::manual_seed(seed);
-    std::shared_ptr<space::Network> network =
-        space::build_network(space, space.parse("basic-d1-w8-k3/bottleneck-d1-w16-k3"), data.shape,
-                             data.num_classes);
+    std::shared_ptr<space::Network> network = space::build_network(
+        space, space.parse("basic-d1-w8-k3/bottleneck-d1-w16-k3"), data.shape, data.num_classes);
     if (!train_bn) network = std::make_shared<InferenceBatchNorm>(network);
     std::optional<dist::DistributedContext> context;
     std::unique_ptr<dist::DataParallelHooks> hooks;

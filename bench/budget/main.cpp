@@ -1,0 +1,271 @@
+// Single-fidelity vs multi-fidelity search at equal cost on the NAS-Bench-201 table (Dong & Yang,
+// ICLR 2020). A query at 200 epochs (cifar10_valid) costs 1, one at 12 epochs
+// (cifar10_valid_12ep) costs 12/200. Single-fidelity strategies query 200 epochs only;
+// multi-fidelity ones run successive halving or Hyperband (12 -> 200 epochs) with a controller
+// proposing the first rung. Each run is the real SearchLoop on a SQLite store in a temporary
+// folder, with budget {"cost": C}; the architecture finally chosen (store.best_trial: the best at
+// the highest fidelity) is judged by its 200-epoch cifar10_valid. Smaller budgets are read from the
+// same run's trials in order (the loop is sequential, so a prefix is what a smaller budget runs).
+//
+//   budget_bench [--seeds N] [--budgets 50,100] [--jobs J] [--table PATH] [--tmp DIR]
+//                [--strategy NAME=EXPERIMENT_JSON_FRAGMENT]...
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+#include "common/errors.h"
+#include "common/log.h"
+#include "search/experiment.h"
+#include "search/search_loop.h"
+#include "store/sqlite_store.h"
+#include "trainer/nb201_table.h"
+
+namespace {
+
+using namespace nasforge;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Strategy {
+  std::string name;
+  json fragment;  // merged into the experiment: "controller", and "fidelity" for multi-fidelity
+  std::string baseline;  // the single-fidelity strategy it is compared with
+};
+
+struct Options {
+  int seeds = 100;
+  int jobs = 2;
+  std::vector<int> budgets = {50, 100};
+  std::string table = NASFORGE_NB201_TABLE;
+  std::string tmp;
+  std::vector<Strategy> strategies;
+};
+
+struct Outcome {
+  double chosen_valid = 0;  // 200-epoch cifar10_valid of the chosen architecture
+  double cost = 0;
+  int trials = 0;
+  int full_trials = 0;
+};
+
+Options parse_args(int argc, char** argv) {
+  Options o;
+  auto value = [&](int& i) -> std::string {
+    if (i + 1 >= argc) throw ConfigError(std::string(argv[i]) + ": missing value");
+    return argv[++i];
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--seeds") {
+      o.seeds = std::stoi(value(i));
+    } else if (arg == "--jobs") {
+      o.jobs = std::max(1, std::stoi(value(i)));
+    } else if (arg == "--table") {
+      o.table = value(i);
+    } else if (arg == "--tmp") {
+      o.tmp = value(i);
+    } else if (arg == "--budgets") {
+      o.budgets.clear();
+      std::stringstream list(value(i));
+      for (std::string item; std::getline(list, item, ',');) o.budgets.push_back(std::stoi(item));
+      std::sort(o.budgets.begin(), o.budgets.end());
+    } else if (arg == "--strategy") {
+      const std::string spec = value(i);
+      const auto eq = spec.find('=');
+      if (eq == std::string::npos) throw ConfigError("--strategy: expected NAME=JSON, got " + spec);
+      o.strategies.push_back({spec.substr(0, eq), json::parse(spec.substr(eq + 1)), ""});
+    } else if (arg == "--help" || arg == "-h") {
+      std::cout << "budget_bench [--seeds N] [--budgets 50,100] [--jobs J] [--table PATH] "
+                   "[--tmp DIR] [--strategy NAME=EXPERIMENT_JSON_FRAGMENT]...\n";
+      std::exit(0);
+    } else {
+      throw ConfigError("unknown argument '" + arg + "'; try --help");
+    }
+  }
+  if (o.seeds < 1 || o.budgets.empty() || o.budgets.front() < 1) {
+    throw ConfigError("--seeds and --budgets must be positive");
+  }
+  if (o.tmp.empty())
+    o.tmp = fs::exists("/dev/shm") ? "/dev/shm" : fs::temp_directory_path().string();
+  if (o.strategies.empty()) {
+    const json random = {{"type", "random"}};
+    const json evolution = {{"type", "evolution"}};
+    const json sh = {
+        {"type", "successive_halving"}, {"rungs", {12, 200}}, {"eta", 3}, {"bracket_size", 27}};
+    const json sh9 = {
+        {"type", "successive_halving"}, {"rungs", {12, 200}}, {"eta", 9}, {"bracket_size", 54}};
+    const json hb = {{"type", "hyperband"}, {"rungs", {12, 200}}, {"eta", 3}, {"bracket_size", 27}};
+    o.strategies = {
+        {"random", {{"controller", random}}, ""},
+        {"evolution", {{"controller", evolution}}, ""},
+        {"sh3-random", {{"controller", random}, {"fidelity", sh}}, "random"},
+        {"sh3-evolution", {{"controller", evolution}, {"fidelity", sh}}, "evolution"},
+        {"sh9-evolution", {{"controller", evolution}, {"fidelity", sh9}}, "evolution"},
+        {"hb3-evolution", {{"controller", evolution}, {"fidelity", hb}}, "evolution"},
+    };
+  }
+  return o;
+}
+
+// One search to the largest budget; the outcome at each budget.
+std::vector<Outcome> run_one(const Strategy& strategy, std::uint64_t seed, const Options& options,
+                             const std::shared_ptr<const trainer::Nb201Table>& shared,
+                             int valid_column) {
+  const auto& table = *shared;
+  json config = {{"name", strategy.name},
+                 {"seed", seed},
+                 {"budget", {{"cost", options.budgets.back()}}},
+                 {"space", {{"type", "nb201"}}},
+                 {"evaluator",
+                  {{"type", "nb201-table"}, {"path", options.table}, {"column", "cifar10_valid"}}}};
+  config.update(strategy.fragment);
+  const auto experiment = search::Experiment::from_json(config, strategy.name);
+  const auto db = (fs::path(options.tmp) / ("nasforge-budget-" + std::to_string(::getpid()) + "-" +
+                                            strategy.name + "-" + std::to_string(seed) + ".db"))
+                      .string();
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db + suffix);
+  std::vector<store::TrialRow> trials;
+  std::optional<store::TrialRow> best;
+  {
+    auto store = store::SqliteStore::create(db);
+    const auto id = store.create_experiment(experiment.name, experiment.to_json());
+    // prepare(experiment) would read the table again for every run; share one copy instead.
+    search::SearchParts parts;
+    parts.space = space::make_search_space(experiment.space);
+    parts.evaluator = std::make_unique<trainer::Nb201TableEvaluator>(shared, "cifar10_valid");
+    search::SearchLoop loop(store, id, experiment, parts, db + ".artifacts");
+    loop.run();
+    trials = store.trials(id);
+    best = store.best_trial(id);
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db + suffix);
+
+  std::vector<Outcome> out;
+  for (int budget : options.budgets) {
+    Outcome o;
+    const store::TrialRow* chosen = nullptr;
+    for (const auto& t : trials) {
+      const double c = t.outcome.epochs / 200.0;
+      if (o.cost + c > budget + 1e-9) break;
+      o.cost += c;
+      ++o.trials;
+      o.full_trials += t.outcome.epochs == 200 ? 1 : 0;
+      if (t.status != "completed") continue;
+      // store.best_trial's order: most epochs, then accuracy, then the earlier trial.
+      if (!chosen || t.outcome.epochs > chosen->outcome.epochs ||
+          (t.outcome.epochs == chosen->outcome.epochs &&
+           t.outcome.val_accuracy > chosen->outcome.val_accuracy)) {
+        chosen = &t;
+      }
+    }
+    if (!chosen) throw InternalError(strategy.name + ": nothing completed within the budget");
+    if (budget == options.budgets.back() && best && best->id != chosen->id) {
+      throw InternalError(strategy.name + ": best_trial disagrees with the prefix choice");
+    }
+    o.chosen_valid = table.value(*table.find(chosen->arch_canonical), valid_column);
+    out.push_back(o);
+  }
+  return out;
+}
+
+double mean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return s / static_cast<double>(v.size());
+}
+
+double stddev(const std::vector<double>& v) {
+  const double m = mean(v);
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return v.size() > 1 ? std::sqrt(s / static_cast<double>(v.size() - 1)) : 0.0;
+}
+
+int run(int argc, char** argv) {
+  const Options options = parse_args(argc, argv);
+  log::set_level(log::Level::kWarn);
+  const auto table = std::make_shared<const trainer::Nb201Table>(options.table);
+  const int valid_column = table->column("cifar10_valid");
+  std::printf(
+      "NAS-Bench-201, chosen architecture's cifar10_valid (200 epochs); cost in full "
+      "queries (12 epochs = 0.06); %d seeds\n",
+      options.seeds);
+  std::printf("%-14s %6s %9s %7s %8s %8s %9s %18s\n", "strategy", "budget", "mean", "std", "trials",
+              "full", "cost", "diff vs baseline");
+  // results[strategy][budget] = chosen values over seeds
+  std::map<std::string, std::vector<std::vector<double>>> results;
+  for (const auto& strategy : options.strategies) {
+    const auto started = std::chrono::steady_clock::now();
+    std::vector<std::vector<Outcome>> runs(static_cast<size_t>(options.seeds));
+    std::vector<std::thread> workers;
+    std::vector<std::string> errors(static_cast<size_t>(options.jobs));
+    for (int j = 0; j < options.jobs; ++j) {
+      workers.emplace_back([&, j] {
+        try {
+          for (int s = j; s < options.seeds; s += options.jobs) {
+            runs[static_cast<size_t>(s)] =
+                run_one(strategy, static_cast<std::uint64_t>(s + 1), options, table, valid_column);
+          }
+        } catch (const std::exception& e) {
+          errors[static_cast<size_t>(j)] = e.what();
+        }
+      });
+    }
+    for (auto& w : workers) w.join();
+    for (const auto& e : errors) {
+      if (!e.empty()) throw InternalError(e);
+    }
+    auto& values = results[strategy.name];
+    for (size_t b = 0; b < options.budgets.size(); ++b) {
+      std::vector<double> v, trials, full, cost;
+      for (const auto& r : runs) {
+        v.push_back(r[b].chosen_valid);
+        trials.push_back(r[b].trials);
+        full.push_back(r[b].full_trials);
+        cost.push_back(r[b].cost);
+      }
+      values.push_back(v);
+      char diff[64] = "";
+      if (!strategy.baseline.empty() && results.count(strategy.baseline)) {
+        const auto& base = results[strategy.baseline][b];
+        const double d = mean(v) - mean(base);
+        const double se = std::sqrt((stddev(v) * stddev(v) + stddev(base) * stddev(base)) /
+                                    static_cast<double>(options.seeds));
+        std::snprintf(diff, sizeof diff, "%+.3f +- %.3f (%s)", d, se, strategy.baseline.c_str());
+      }
+      std::printf("%-14s %6d %9.3f %7.3f %8.1f %8.1f %9.2f   %s\n", strategy.name.c_str(),
+                  options.budgets[b], mean(v), stddev(v), mean(trials), mean(full), mean(cost),
+                  diff);
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::fprintf(stderr, "%s: %.1f s\n", strategy.name.c_str(), seconds);
+    std::fflush(stdout);
+  }
+  std::printf("(diff: mean difference from the single-fidelity baseline +- its standard error)\n");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const nasforge::ConfigError& e) {
+    std::fprintf(stderr, "budget_bench: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "budget_bench: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,71 @@
+#pragma once
+// Multi-fidelity scheduling across trials: successive halving (Jamieson & Talwalkar, AISTATS 2016)
+// and Hyperband (Li et al., JMLR 2018). A bracket evaluates n candidates at its first rung of
+// fidelity (epochs); the top 1/eta of each rung are evaluated again, as new trials, at the next
+// rung. The scheduler is deterministic: fed the same finished trials in order, it asks for the
+// same next step, so a resumed search rebuilds it from the store's rows alone.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace nasforge::search {
+
+struct FidelityOptions {
+  std::string type = "successive_halving";  // or "hyperband"
+  std::vector<int> rungs;  // epochs, strictly increasing; the last is full fidelity
+  int eta = 3;
+  // Candidates at the first rung of a bracket; 0: eta^(rungs - 1). Hyperband scales its brackets
+  // from it (the most aggressive bracket gets exactly this many).
+  int bracket_size = 0;
+
+  static FidelityOptions from_json(const nlohmann::json& j, const std::string& where);
+  nlohmann::json to_json() const;
+  int max_epochs() const { return rungs.back(); }
+};
+
+class SuccessiveHalving {
+ public:
+  struct Step {
+    int bracket = 0;
+    int rung = 0;    // index into FidelityOptions::rungs
+    int epochs = 0;  // rungs[rung]
+    bool promotion = false;
+    std::int64_t parent = -1;  // the promoted trial's ordinal
+    int rank = 0;              // the parent's rank (1-based) among `of` usable results of its rung
+    int of = 0;
+  };
+
+  explicit SuccessiveHalving(FidelityOptions options);
+
+  // The next step to run; starts a new bracket when the current one is done.
+  Step next();
+  // The outcome of `step` (as returned by next()); `usable` is false for failed or pruned trials,
+  // which are never promoted.
+  void record(const Step& step, std::int64_t ordinal, double score, bool usable);
+
+  // Indices of the entries promoted from a rung with these scores: the top floor(n / eta) (at
+  // least one), best first, ties to the earlier entry.
+  static std::vector<size_t> promoted(const std::vector<double>& scores, int eta);
+
+  const FidelityOptions& options() const { return options_; }
+
+ private:
+  struct Entry {
+    std::int64_t ordinal = 0;
+    double score = 0;
+    bool usable = false;
+  };
+  void start_bracket(int bracket);
+  // Usable entries of a rung, best first.
+  std::vector<Entry> ranked(int rung) const;
+
+  FidelityOptions options_;
+  int bracket_ = -1;
+  int start_ = 0;                            // first rung of the current bracket
+  int size_ = 0;                             // candidates at that rung
+  std::vector<std::vector<Entry>> entries_;  // per rung, in the current bracket
+};
+
+}  // namespace nasforge::search
