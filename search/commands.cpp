@@ -131,8 +131,14 @@ std::string default_db_path(const std::string& config_path) {
   return (fs::path("runs") / (fs::path(config_path).stem().string() + ".db")).string();
 }
 
-void run_search(const std::string& config_path, const std::string& db_path, std::ostream& out) {
-  const auto experiment = load_experiment_file(config_path);
+void run_search(const std::string& config_path, const std::string& db_path, std::ostream& out,
+                const nlohmann::json& parallel) {
+  auto experiment = load_experiment_file(config_path);
+  if (!parallel.is_null()) {
+    auto j = experiment.to_json();
+    j["parallel"] = parallel;
+    experiment = Experiment::from_json(j, "--workers/--devices");
+  }
   const auto options = dist::DistributedOptions::from_environment();
   if (options.world_size > 1) {
     run_distributed(experiment, db_path, /*resume=*/false, options, out);

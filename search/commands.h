@@ -3,10 +3,14 @@
 #include <iosfwd>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 namespace nasforge::search {
 
 // Starts a search: validates the file and the data before creating the database.
-void run_search(const std::string& config_path, const std::string& db_path, std::ostream& out);
+// `parallel`, when not null, replaces the file's "parallel" object (from --workers/--devices).
+void run_search(const std::string& config_path, const std::string& db_path, std::ostream& out,
+                const nlohmann::json& parallel = nullptr);
 // Continues a stopped search to its budget.
 void resume_search(const std::string& db_path, std::ostream& out);
 // Prints the experiment, its trials and the best one; safe while a search runs.

@@ -17,7 +17,7 @@ Experiment Experiment::from_json(const nlohmann::json& j, const std::string& whe
   cfg::require_object(j, where);
   cfg::reject_unknown_keys(j, where,
                            {"name", "seed", "budget", "space", "controller", "evaluator", "dataset",
-                            "training", "adaptive", "early_stopping", "fidelity"});
+                            "training", "adaptive", "early_stopping", "fidelity", "parallel"});
   Experiment e;
   e.name = cfg::required<std::string>(j, "name", where);
   e.seed = cfg::optional<std::uint64_t>(j, "seed", where, 0);
@@ -64,6 +64,9 @@ Experiment Experiment::from_json(const nlohmann::json& j, const std::string& whe
     e.early_stopping =
         EarlyStoppingOptions::from_json(j.at("early_stopping"), where + ".early_stopping");
   }
+  if (j.contains("parallel")) {
+    e.parallel = ParallelOptions::from_json(j.at("parallel"), where + ".parallel");
+  }
   if (j.contains("fidelity")) {
     e.fidelity = FidelityOptions::from_json(j.at("fidelity"), where + ".fidelity");
     if (evaluator_type == "nb201-table") {
@@ -76,6 +79,11 @@ Experiment Experiment::from_json(const nlohmann::json& j, const std::string& whe
         }
       }
     }
+  }
+  if (e.fidelity && e.parallel.workers > 1) {
+    throw ConfigError(where +
+                      ".parallel.workers: trials side by side are not supported with a "
+                      "\"fidelity\" schedule yet (its promotions wait on whole rungs); use 1");
   }
   // Validate space and controller now, so a bad file fails before anything is created.
   const auto space = space::make_search_space(e.space, where + ".space");
@@ -94,6 +102,7 @@ nlohmann::json Experiment::to_json() const {
   if (adaptive) j["adaptive"] = adaptive->to_json();
   if (early_stopping) j["early_stopping"] = early_stopping->to_json();
   if (fidelity) j["fidelity"] = fidelity->to_json();
+  if (parallel.workers > 1 || !parallel.devices.empty()) j["parallel"] = parallel.to_json();
   if (trains()) {
     j["dataset"] = dataset.to_json();
     j["training"] = training.to_json();

@@ -21,7 +21,8 @@ using nasforge::ConfigError;
 constexpr const char* kUsage = R"(usage: nasforge <command> [options]
 
 commands:
-  run CONFIG [--db PATH]          start a search described by an experiment file
+  run CONFIG [--db PATH] [--workers N] [--devices cuda:0,cuda:1|all]
+                                  start a search described by an experiment file
   launch --nproc N CONFIG [--db PATH]
                                   run the search as N local data-parallel ranks
   resume --db PATH                continue a stopped search to its budget
@@ -38,7 +39,8 @@ const std::map<std::string, std::string> kCommandHelp = {
     {"run",
      "usage: nasforge run CONFIG [--db PATH]\n  Starts the search in the experiment file CONFIG "
      "and records it in PATH\n  (default runs/<config name>.db). Fails if PATH exists: use "
-     "resume.\n"},
+     "resume.\n  --workers N runs N trials side by side (CPU cores are shared between them);\n"
+     "  --devices cuda:0,cuda:1 (or all) gives each worker slot its own GPU.\n"},
     {"launch",
      "usage: nasforge launch --nproc N CONFIG [--db PATH]\n  Starts N local processes of "
      "`nasforge run CONFIG` as one data-parallel job\n  (MASTER_ADDR=127.0.0.1, a free "
@@ -130,10 +132,22 @@ int dispatch(const Args& args) {
   }
   if (args.options.count("quiet")) nasforge::log::set_level(nasforge::log::Level::kWarn);
   if (args.command == "run") {
-    check_options(args, {"db"}, 1);
+    check_options(args, {"db", "workers", "devices"}, 1);
     const auto& config = args.positional[0];
     const auto db = args.options.count("db") ? args.options.at("db") : s::default_db_path(config);
-    s::run_search(config, db, std::cout);
+    nlohmann::json parallel = nullptr;
+    if (args.options.count("workers") || args.options.count("devices")) {
+      parallel = nlohmann::json::object();
+      if (args.options.count("devices")) parallel["devices"] = args.options.at("devices");
+      if (args.options.count("workers")) {
+        const auto& w = args.options.at("workers");
+        if (w.empty() || w.find_first_not_of("0123456789") != std::string::npos) {
+          throw ConfigError("run: --workers '" + w + "': expected a positive integer");
+        }
+        parallel["workers"] = std::stoi(w);
+      }
+    }
+    s::run_search(config, db, std::cout, parallel);
   } else if (args.command == "launch") {
     check_options(args, {"nproc", "db"}, 1);
     const auto nproc = require(args, "nproc");

@@ -1,8 +1,16 @@
 #include "search/search_loop.h"
 
+#include <ATen/Parallel.h>
+#include <tbb/task_arena.h>
+#include <tbb/task_group.h>
+
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
+#include <exception>
 #include <filesystem>
+#include <thread>
 
 #include "common/errors.h"
 #include "common/log.h"
@@ -137,16 +145,21 @@ std::optional<SearchLoop::Plan> SearchLoop::plan(std::int64_t ordinal) {
   return p;
 }
 
-SearchLoop::Known SearchLoop::evaluate_and_record(std::int64_t trial_id, std::int64_t ordinal,
-                                                  const space::Architecture& arch,
-                                                  const nlohmann::json& hparams, bool observe) {
-  store_.start_trial(trial_id);
+std::string SearchLoop::trial_prefix(std::int64_t ordinal, const space::Architecture& arch) {
   char prefix[96];
   std::snprintf(prefix, sizeof prefix, "trial %lld [%s]", static_cast<long long>(ordinal),
                 arch.hash().c_str());
-  log::info(std::string(prefix) + " start " + arch.canonical() +
-            (hparams.empty() ? std::string() : " " + hparams.dump()));
+  return prefix;
+}
 
+trainer::TrialContext SearchLoop::begin_trial(std::int64_t trial_id, std::int64_t ordinal,
+                                              const space::Architecture& arch,
+                                              const nlohmann::json& hparams,
+                                              std::vector<double>& curve) {
+  store_.start_trial(trial_id);
+  const auto prefix = trial_prefix(ordinal, arch);
+  log::info(prefix + " start " + arch.canonical() +
+            (hparams.empty() ? std::string() : " " + hparams.dump()));
   trainer::TrialContext context;
   context.trial_id = trial_id;
   context.seed = experiment_.seed * 1000003ULL + static_cast<std::uint64_t>(ordinal);
@@ -156,8 +169,10 @@ SearchLoop::Known SearchLoop::evaluate_and_record(std::int64_t trial_id, std::in
     std::snprintf(name, sizeof name, "trial-%05lld.pt", static_cast<long long>(ordinal));
     context.weights_path = (std::filesystem::path(artifacts_dir_) / name).string();
   }
-  std::vector<double> curve;
-  context.on_epoch = [&](const trainer::EpochRecord& e) {
+  // Runs on the evaluating thread: with workers side by side, the store and the completed
+  // curves are shared with the loop's thread and guarded by its mutex.
+  context.on_epoch = [this, trial_id, prefix, &curve](const trainer::EpochRecord& e) {
+    std::lock_guard lock(mutex_);
     store_.append_epoch(trial_id,
                         {e.epoch, e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy,
                          e.learning_rate, e.seconds, e.loss_scale, e.skipped_steps});
@@ -168,14 +183,21 @@ SearchLoop::Known SearchLoop::evaluate_and_record(std::int64_t trial_id, std::in
     curve.push_back(e.val_accuracy);
     if (experiment_.early_stopping &&
         median_should_stop(curve, completed_curves_, *experiment_.early_stopping)) {
-      log::info(std::string(prefix) + " below the median of completed trials at epoch " +
+      log::info(prefix + " below the median of completed trials at epoch " +
                 std::to_string(e.epoch) + "; pruning it");
       return false;
     }
     return true;
   };
-  const auto result = parts_.evaluator->evaluate(arch, context);
+  return context;
+}
 
+SearchLoop::Known SearchLoop::finish_trial(std::int64_t trial_id, std::int64_t ordinal,
+                                           const space::Architecture& arch,
+                                           const nlohmann::json& hparams, bool observe,
+                                           const trainer::TrialResult& result,
+                                           const std::vector<double>& curve,
+                                           const std::string& weights_path) {
   store::TrialOutcome outcome;
   outcome.status = trainer::to_string(result.status);
   outcome.val_accuracy = result.val_accuracy;
@@ -187,10 +209,8 @@ SearchLoop::Known SearchLoop::evaluate_and_record(std::int64_t trial_id, std::in
   outcome.wall_seconds = result.wall_seconds;
   outcome.error = result.error;
   outcome.extra = result.extra;
-  if (result.status == trainer::TrialStatus::kCompleted)
-    outcome.weights_path = context.weights_path;
+  if (result.status == trainer::TrialStatus::kCompleted) outcome.weights_path = weights_path;
 
-  const bool failed = result.status == trainer::TrialStatus::kFailed;
   // A pruned trial's accuracy is of a lower fidelity: the controller is told it is not a result.
   if (observe) {
     controller_->observe(arch, result.val_accuracy,
@@ -201,10 +221,11 @@ SearchLoop::Known SearchLoop::evaluate_and_record(std::int64_t trial_id, std::in
   if (experiment_.early_stopping && result.status == trainer::TrialStatus::kCompleted) {
     completed_curves_.push_back(curve);
   }
-  char line[200];
-  if (failed) {
-    log::warn(std::string(prefix) + " failed: " + result.error);
+  const auto prefix = trial_prefix(ordinal, arch);
+  if (result.status == trainer::TrialStatus::kFailed) {
+    log::warn(prefix + " failed: " + result.error);
   } else {
+    char line[200];
     std::snprintf(line, sizeof line, " %s: val acc %.4f, %lld params, %d epochs, %.1f s",
                   outcome.status.c_str(), result.val_accuracy,
                   static_cast<long long>(result.params), result.epochs, result.wall_seconds);
@@ -212,6 +233,16 @@ SearchLoop::Known SearchLoop::evaluate_and_record(std::int64_t trial_id, std::in
   }
   return {trial_id,       parts_.space->to_json(arch), hparams,
           outcome.status, result.val_accuracy,         result.epochs};
+}
+
+SearchLoop::Known SearchLoop::evaluate_and_record(std::int64_t trial_id, std::int64_t ordinal,
+                                                  const space::Architecture& arch,
+                                                  const nlohmann::json& hparams, bool observe) {
+  std::vector<double> curve;
+  const auto context = begin_trial(trial_id, ordinal, arch, hparams, curve);
+  const auto result = parts_.evaluator->evaluate(arch, context);
+  return finish_trial(trial_id, ordinal, arch, hparams, observe, result, curve,
+                      context.weights_path);
 }
 
 void SearchLoop::account(const Known& trial, std::int64_t ordinal,
@@ -263,6 +294,7 @@ void SearchLoop::run() {
     ++finished;
   }
   std::int64_t ordinal = static_cast<std::int64_t>(trials.size());
+  if (experiment_.parallel.workers > 1) run_parallel(finished, ordinal);
   while (finished < experiment_.trials) {
     auto next = plan(ordinal);
     if (!next) break;  // the cost budget is spent
@@ -281,6 +313,114 @@ void SearchLoop::run() {
     ++finished;
   }
   store_.set_experiment_status(experiment_id_, "completed");
+}
+
+void SearchLoop::run_parallel(std::int64_t& finished, std::int64_t& ordinal) {
+  const int workers = experiment_.parallel.workers;
+  struct InFlight {
+    std::int64_t id = 0;
+    std::int64_t ordinal = 0;
+    std::optional<space::Architecture> arch;
+    nlohmann::json hparams;
+    bool observe = true;
+    std::optional<SuccessiveHalving::Step> step;
+    std::vector<double> curve;
+    trainer::TrialContext context;
+    trainer::TrialResult result;
+    double reserved_cost = 0;
+    int slot = 0;
+    std::exception_ptr error;  // an evaluator that threw (not a trial's own failure)
+  };
+  std::vector<std::unique_ptr<InFlight>> slots(static_cast<size_t>(workers));
+  std::deque<InFlight*> done;
+  std::condition_variable done_changed;
+  int in_flight = 0;
+  bool budget_spent = false;
+  // CPU workers share the cores; GPU workers each drive their own device.
+  const int cpu_threads =
+      std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / workers);
+  tbb::task_arena arena(workers);
+  tbb::task_group group;
+
+  std::unique_lock lock(mutex_);
+  while (true) {
+    // Fill every free slot while the budget allows (in-flight trials count against it).
+    for (int slot = 0; slot < workers && !budget_spent; ++slot) {
+      if (slots[static_cast<size_t>(slot)]) continue;
+      if (finished + in_flight >= experiment_.trials) {
+        budget_spent = true;
+        break;
+      }
+      auto next = plan(ordinal);
+      if (!next) {
+        budget_spent = true;  // the cost budget is spent
+        break;
+      }
+      auto job = std::make_unique<InFlight>();
+      job->ordinal = ordinal;
+      job->arch = next->arch;
+      job->hparams = next->hparams;
+      job->observe = next->observe;
+      job->step = next->step;
+      job->slot = slot;
+      const auto& arch = *job->arch;
+      store::NewTrial trial{ordinal, arch.canonical(), arch.hash(), parts_.space->to_json(arch),
+                            next->hparams};
+      job->id = store_.create_trial(experiment_id_, trial, snapshot(observed_));
+      for (auto& change : next->changes) {
+        change.trial_id = job->id;
+        store_.record_hparam_change(change);
+      }
+      known_.push_back({job->id, trial.arch, next->hparams, "pending", 0, 0});
+      job->context = begin_trial(job->id, ordinal, arch, job->hparams, job->curve);
+      job->context.device = experiment_.parallel.device_of(slot);
+      // Reserve the planned cost so that trials in flight cannot overrun a cost budget.
+      const int planned = job->hparams.is_object() ? job->hparams.value("epochs", default_epochs())
+                                                   : default_epochs();
+      job->reserved_cost = static_cast<double>(planned) / experiment_.max_epochs();
+      cost_ += job->reserved_cost;
+      InFlight* raw = job.get();
+      slots[static_cast<size_t>(slot)] = std::move(job);
+      ++in_flight;
+      ++ordinal;
+      arena.execute([&, raw] {
+        group.run([&, raw] {
+          if (raw->context.device.empty() || raw->context.device == "cpu") {
+            at::set_num_threads(cpu_threads);
+          }
+          try {
+            raw->result = parts_.evaluator->evaluate(*raw->arch, raw->context);
+          } catch (...) {
+            raw->error = std::current_exception();
+          }
+          std::lock_guard done_lock(mutex_);
+          done.push_back(raw);
+          done_changed.notify_all();
+        });
+      });
+    }
+    if (in_flight == 0) break;
+    done_changed.wait(lock, [&] { return !done.empty(); });
+    InFlight* job = done.front();
+    done.pop_front();
+    if (job->error) {
+      // Let the other trials finish their epoch writes, then stop: they stay "running" in the
+      // store and `resume` runs them again.
+      lock.unlock();
+      arena.execute([&] { group.wait(); });
+      std::rethrow_exception(job->error);
+    }
+    cost_ -= job->reserved_cost;
+    const auto index = static_cast<size_t>(job->ordinal);
+    known_[index] = finish_trial(job->id, job->ordinal, *job->arch, job->hparams, job->observe,
+                                 job->result, job->curve, job->context.weights_path);
+    account(known_[index], job->ordinal, job->step);
+    ++finished;
+    --in_flight;
+    slots[static_cast<size_t>(job->slot)].reset();
+  }
+  lock.unlock();
+  arena.execute([&] { group.wait(); });
 }
 
 }  // namespace nasforge::search

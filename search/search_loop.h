@@ -10,6 +10,7 @@
 // experiment's seed and the trial's ordinal, so a resumed search continues exactly.
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -66,6 +67,19 @@ class SearchLoop {
   Known evaluate_and_record(std::int64_t trial_id, std::int64_t ordinal,
                             const space::Architecture& arch, const nlohmann::json& hparams,
                             bool observe);
+  // The two halves of evaluate_and_record, for trials evaluated on worker threads: begin_trial
+  // marks it running and makes its context (whose epoch callback appends to `curve`),
+  // finish_trial records the outcome and tells the controller. Both run on the loop's thread.
+  trainer::TrialContext begin_trial(std::int64_t trial_id, std::int64_t ordinal,
+                                    const space::Architecture& arch, const nlohmann::json& hparams,
+                                    std::vector<double>& curve);
+  Known finish_trial(std::int64_t trial_id, std::int64_t ordinal, const space::Architecture& arch,
+                     const nlohmann::json& hparams, bool observe,
+                     const trainer::TrialResult& result, const std::vector<double>& curve,
+                     const std::string& weights_path);
+  static std::string trial_prefix(std::int64_t ordinal, const space::Architecture& arch);
+  // Keeps `workers` trials in flight on a oneTBB arena until the budget is reached.
+  void run_parallel(std::int64_t& finished, std::int64_t& ordinal);
   // Books a finished trial: the scheduler, the cost, the curves the median rule compares with.
   void account(const Known& trial, std::int64_t ordinal,
                const std::optional<SuccessiveHalving::Step>& step);
@@ -83,6 +97,8 @@ class SearchLoop {
   std::optional<SuccessiveHalving> halving_;
   std::vector<std::vector<double>> completed_curves_;  // val accuracy per epoch, when pruning
   double cost_ = 0;
+  // Guards the store and completed_curves_ while trials run side by side.
+  std::mutex mutex_;
 };
 
 }  // namespace nasforge::search

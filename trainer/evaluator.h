@@ -47,6 +47,8 @@ struct TrialContext {
   std::uint64_t seed = 0;
   // Hyperparameter overrides for this trial (e.g. {"learning_rate": 0.1, "epochs": 3}).
   nlohmann::json hparams = nlohmann::json::object();
+  // The device to train on (e.g. "cuda:1" for a worker slot); empty: the training config's.
+  std::string device;
   // Where to save the trained weights; empty: do not save.
   std::string weights_path;
   // Called after every epoch; returning false stops the trial early (it ends as pruned).

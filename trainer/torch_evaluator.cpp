@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 
 #include "common/errors.h"
 #include "trainer/training_loop.h"
@@ -26,16 +27,24 @@ namespace {
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
+// Parameter initialisation draws from LibTorch's global generator: trials that run side by side
+// seed and build under this lock, so each network starts from its own seed alone.
+std::mutex g_build_mutex;
+
 }  // namespace
 
 TrialResult TorchEvaluator::evaluate(const space::Architecture& arch, const TrialContext& context) {
   const auto started = std::chrono::steady_clock::now();
   TrialResult result;
-  const auto device = resolve_device(config_.device);
+  const auto device = resolve_device(context.device.empty() ? config_.device : context.device);
   try {
     const auto config = config_.with_overrides(context.hparams, "trial hparams");
-    torch::manual_seed(context.seed);
-    auto network = space::build_network(space_, arch, data_->shape, data_->num_classes);
+    std::shared_ptr<space::Network> network;
+    {
+      std::lock_guard lock(g_build_mutex);
+      torch::manual_seed(context.seed);
+      network = space::build_network(space_, arch, data_->shape, data_->num_classes);
+    }
     result.params = network->parameter_count();
     result.flops = network->flops();
     const auto outcome =
