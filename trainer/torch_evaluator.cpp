@@ -49,12 +49,7 @@ TrialResult TorchEvaluator::evaluate(const space::Architecture& arch, const Tria
     result.flops = network->flops();
     const auto outcome =
         train_network(*network, *data_, config, device, context.seed, context.on_epoch);
-    const auto& last = outcome.epochs.back();
-    result.status = outcome.stopped_early ? TrialStatus::kPruned : TrialStatus::kCompleted;
-    result.val_accuracy = last.val_accuracy;
-    result.val_loss = last.val_loss;
-    result.train_loss = last.train_loss;
-    result.epochs = last.epoch;
+    fill_result(result, outcome);
     if (!context.weights_path.empty() && result.status == TrialStatus::kCompleted) {
       save_weights(*network, context.weights_path);
     }
@@ -73,6 +68,15 @@ TrialResult TorchEvaluator::evaluate(const space::Architecture& arch, const Tria
   result.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;
+}
+
+void fill_result(TrialResult& result, const TrainingOutcome& outcome) {
+  const auto& last = outcome.epochs.back();
+  result.status = outcome.stopped_early ? TrialStatus::kPruned : TrialStatus::kCompleted;
+  result.val_accuracy = last.val_accuracy;
+  result.val_loss = last.val_loss;
+  result.train_loss = last.train_loss;
+  result.epochs = last.epoch;
 }
 
 void save_weights(space::Network& network, const std::string& path) {

@@ -1,4 +1,5 @@
 #include "tests/nasforge_catch.h"
+#include "tests/trainer/fixtures.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -14,31 +15,10 @@
 #include "trainer/training_loop.h"
 
 using namespace nasforge;
+using namespace nasforge::testing;
 using nlohmann::json;
 
 namespace {
-
-std::shared_ptr<trainer::DataSplits> synthetic_splits() {
-  trainer::DatasetSpec spec;
-  spec.name = "synthetic";
-  spec.validation_fraction = 0.2;
-  return std::make_shared<trainer::DataSplits>(trainer::load_splits(spec));
-}
-
-space::BlockSpace small_space() {
-  return space::BlockSpace(json::parse(R"({"type": "blocks", "stem_width": 8, "stages": [
-    {"block": ["basic", "dense"], "depth": [1], "width": [8], "growth_rate": [4]},
-    {"block": ["basic", "bottleneck"], "depth": [1], "width": [16]}]})"));
-}
-
-trainer::TrainConfig quick_config() {
-  trainer::TrainConfig config;
-  config.epochs = 3;
-  config.batch_size = 64;
-  config.learning_rate = 0.05;
-  config.device = "cpu";
-  return config;
-}
 
 // The reference: slice the padded image, then mirror.
 at::Tensor crop_one(const at::Tensor& image, int padding, std::int64_t top, std::int64_t left,

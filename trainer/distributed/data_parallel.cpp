@@ -97,12 +97,7 @@ TrialResult DataParallelEvaluator::evaluate(const space::Architecture& arch,
     };
     const auto outcome = train_network(*network, *data_, config, device, context.seed, on_epoch,
                                        DeviceTuning{}, &hooks);
-    const auto& last = outcome.epochs.back();
-    result.status = outcome.stopped_early ? TrialStatus::kPruned : TrialStatus::kCompleted;
-    result.val_accuracy = last.val_accuracy;
-    result.val_loss = last.val_loss;
-    result.train_loss = last.train_loss;
-    result.epochs = last.epoch;
+    fill_result(result, outcome);
     result.extra["world_size"] = context_.world_size();
     if (context_.is_main() && !context.weights_path.empty() &&
         result.status == TrialStatus::kCompleted) {
