@@ -51,6 +51,12 @@ void print_summary(store::SqliteStore& store, std::int64_t experiment_id,
     out << std::fixed << std::setprecision(2) << ", cost " << spent / experiment.max_epochs()
         << " of " << experiment.cost << " full trainings";
   }
+  if (experiment.seconds > 0) {
+    double spent = 0;
+    for (const auto& t : trials) spent += t.outcome.wall_seconds;
+    out << std::fixed << std::setprecision(0) << ", evaluation time " << spent << " of "
+        << experiment.seconds << " s";
+  }
   if (seconds > 0) out << ", wall time " << std::fixed << std::setprecision(1) << seconds << " s";
   out << "\n";
 }

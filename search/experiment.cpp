@@ -24,9 +24,15 @@ Experiment Experiment::from_json(const nlohmann::json& j, const std::string& whe
   if (!j.contains("budget")) throw ConfigError(where + ": missing required key \"budget\"");
   const auto& budget = j.at("budget");
   cfg::require_object(budget, where + ".budget");
-  cfg::reject_unknown_keys(budget, where + ".budget", {"trials", "cost"});
-  if (!budget.contains("trials") && !budget.contains("cost")) {
-    throw ConfigError(where + ".budget: expected \"trials\", \"cost\" or both");
+  cfg::reject_unknown_keys(budget, where + ".budget", {"trials", "cost", "seconds"});
+  if (!budget.contains("trials") && !budget.contains("cost") && !budget.contains("seconds")) {
+    throw ConfigError(where + ".budget: expected \"trials\", \"cost\", \"seconds\" or several");
+  }
+  if (budget.contains("seconds")) {
+    e.seconds = cfg::get_as<double>(budget.at("seconds"), where + ".budget.seconds");
+    if (!(e.seconds > 0)) {
+      throw ConfigError(where + ".budget.seconds: expected a positive number of seconds");
+    }
   }
   e.trials = cfg::in_range(cfg::optional<int>(budget, "trials", where + ".budget", kNoTrialLimit),
                            1, kNoTrialLimit, where + ".budget.trials");
@@ -99,6 +105,7 @@ nlohmann::json Experiment::to_json() const {
                       {"controller", controller},
                       {"evaluator", evaluator}};
   if (cost > 0) j["budget"]["cost"] = cost;
+  if (seconds > 0) j["budget"]["seconds"] = seconds;
   if (adaptive) j["adaptive"] = adaptive->to_json();
   if (early_stopping) j["early_stopping"] = early_stopping->to_json();
   if (fidelity) j["fidelity"] = fidelity->to_json();

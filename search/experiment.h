@@ -22,14 +22,15 @@ inline constexpr int kNoTrialLimit = 1'000'000;
 struct Experiment {
   std::string name;
   std::uint64_t seed = 0;
-  int trials = 10;                     // budget: finished trials
-  double cost = 0;                     // budget: full-training equivalents; 0: none
-  nlohmann::json space;                // validated by make_search_space
-  nlohmann::json controller;           // validated by make_controller
-  nlohmann::json evaluator;            // {"type": "train"} or {"type": "nb201-table", ...}
-  trainer::DatasetSpec dataset;        // when training
-  trainer::TrainConfig training;       // when training
-  std::optional<PbtOptions> adaptive;  // "adaptive": hyperparameters per trial
+  int trials = 10;               // budget: finished trials
+  double cost = 0;               // budget: full-training equivalents; 0: none
+  double seconds = 0;            // budget: evaluation wall-clock seconds (sum over trials); 0: none
+  nlohmann::json space;          // validated by make_search_space
+  nlohmann::json controller;     // validated by make_controller
+  nlohmann::json evaluator;      // {"type": "train"} or {"type": "nb201-table", ...}
+  trainer::DatasetSpec dataset;  // when training
+  trainer::TrainConfig training;                       // when training
+  std::optional<PbtOptions> adaptive;                  // "adaptive": hyperparameters per trial
   std::optional<EarlyStoppingOptions> early_stopping;  // "early_stopping": prune bad curves
   std::optional<FidelityOptions> fidelity;             // "fidelity": successive halving/Hyperband
   ParallelOptions parallel;                            // "parallel": trials side by side

@@ -96,6 +96,7 @@ std::optional<SearchLoop::Plan> SearchLoop::plan(std::int64_t ordinal) {
       cost_ + static_cast<double>(epochs) / experiment_.max_epochs() > experiment_.cost + 1e-9) {
     return std::nullopt;
   }
+  if (experiment_.seconds > 0 && seconds_ >= experiment_.seconds) return std::nullopt;
   const auto& space = *parts_.space;
   if (step && step->promotion) {
     const auto& parent = known_.at(static_cast<size_t>(step->parent));
@@ -231,8 +232,8 @@ SearchLoop::Known SearchLoop::finish_trial(std::int64_t trial_id, std::int64_t o
                   static_cast<long long>(result.params), result.epochs, result.wall_seconds);
     log::info(prefix + std::string(line));
   }
-  return {trial_id,       parts_.space->to_json(arch), hparams,
-          outcome.status, result.val_accuracy,         result.epochs};
+  return {trial_id,      parts_.space->to_json(arch), hparams, outcome.status, result.val_accuracy,
+          result.epochs, result.wall_seconds};
 }
 
 SearchLoop::Known SearchLoop::evaluate_and_record(std::int64_t trial_id, std::int64_t ordinal,
@@ -251,6 +252,7 @@ void SearchLoop::account(const Known& trial, std::int64_t ordinal,
   // A failure that reached no epoch still costs one, so a cost budget always ends.
   const int reached = trial.status == "failed" ? std::max(1, trial.epochs) : trial.epochs;
   cost_ += static_cast<double>(reached) / experiment_.max_epochs();
+  seconds_ += trial.wall_seconds;
 }
 
 void SearchLoop::run() {
@@ -258,10 +260,12 @@ void SearchLoop::run() {
   known_.clear();
   completed_curves_.clear();
   cost_ = 0;
+  seconds_ = 0;
   if (experiment_.fidelity) halving_.emplace(*experiment_.fidelity);
   std::int64_t finished = 0;
   for (const auto& t : trials) {
-    known_.push_back({t.id, t.arch, t.hparams, t.status, t.outcome.val_accuracy, t.outcome.epochs});
+    known_.push_back({t.id, t.arch, t.hparams, t.status, t.outcome.val_accuracy, t.outcome.epochs,
+                      t.outcome.wall_seconds});
     if (t.status == "completed" || t.status == "failed" || t.status == "pruned") ++finished;
   }
   observed_ = finished;

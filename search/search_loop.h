@@ -52,6 +52,7 @@ class SearchLoop {
     std::string status;
     double val_accuracy = 0;
     int epochs = 0;
+    double wall_seconds = 0;
   };
   struct Plan {
     space::Architecture arch;
@@ -97,6 +98,7 @@ class SearchLoop {
   std::optional<SuccessiveHalving> halving_;
   std::vector<std::vector<double>> completed_curves_;  // val accuracy per epoch, when pruning
   double cost_ = 0;
+  double seconds_ = 0;  // evaluation wall-clock spent by finished trials
   // Guards the store and completed_curves_ while trials run side by side.
   std::mutex mutex_;
 };
