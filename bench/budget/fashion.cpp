@@ -144,7 +144,8 @@ int run(int argc, char** argv) {
          {{"learning_rate", {{"min", 0.02}, {"max", 0.4}, {"log", true}}},
           {"weight_decay", {{"min", 1e-5}, {"max", 2e-3}, {"log", true}}}}},
         {"warmup_trials", 4}}},
-      {"fidelity", {{"type", "successive_halving"}, {"rungs", {1, 3}}, {"eta", 3}, {"bracket_size", 9}}}};
+      {"fidelity",
+       {{"type", "successive_halving"}, {"rungs", {1, 3}}, {"eta", 3}, {"bracket_size", 9}}}};
   std::vector<double> fixed_val, fixed_test, adaptive_val, adaptive_test;
   std::printf("Fashion-MNIST (%d training images), %.0f s of evaluation per run, %d seeds\n",
               o.subset, o.seconds, o.seeds);
