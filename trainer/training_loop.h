@@ -36,7 +36,8 @@ struct TrainingOutcome {
   bool stopped_early = false;
 };
 
-// How the loop uses the device. The defaults are the fastest measured choice per device.
+// How the loop uses the device. The defaults follow common practice per device; on CPU they
+// are not yet backed by a clean measurement (see default_channels_last).
 struct DeviceTuning {
   // NHWC weights and activations; nullopt: default_channels_last(device).
   std::optional<bool> channels_last;
@@ -70,8 +71,9 @@ class DataParallel {
       const std::function<EvalMetrics(std::int64_t begin, std::int64_t count)>& evaluate_range) = 0;
 };
 
-// On for CUDA (tensor cores want NHWC); off for the CPU, where it measured slower for these
-// small networks (bench/trainer_throughput).
+// On for CUDA (tensor cores want NHWC); off for the CPU, where measurements on a loaded 2-core
+// machine were contradictory and tiny dense networks trained about 8x slower in NHWC
+// (bench/trainer_throughput --layouts both compares the two).
 bool default_channels_last(c10::Device device);
 
 // One trial's training state: the network on the device, optimizer, loss scaler, the resident
