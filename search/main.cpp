@@ -37,7 +37,8 @@ options for every command:
 
 const std::map<std::string, std::string> kCommandHelp = {
     {"run",
-     "usage: nasforge run CONFIG [--db PATH]\n  Starts the search in the experiment file CONFIG "
+     "usage: nasforge run CONFIG [--db PATH] [--workers N] [--devices LIST]\n  Starts the search "
+     "in the experiment file CONFIG "
      "and records it in PATH\n  (default runs/<config name>.db). Fails if PATH exists: use "
      "resume.\n  --workers N runs N trials side by side (CPU cores are shared between them);\n"
      "  --devices cuda:0,cuda:1 (or all) gives each worker slot its own GPU.\n"},
