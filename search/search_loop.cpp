@@ -305,11 +305,7 @@ void SearchLoop::run() {
     const auto& arch = next->arch;
     store::NewTrial trial{ordinal, arch.canonical(), arch.hash(), parts_.space->to_json(arch),
                           next->hparams};
-    const auto id = store_.create_trial(experiment_id_, trial, snapshot(observed_));
-    for (auto& change : next->changes) {
-      change.trial_id = id;
-      store_.record_hparam_change(change);
-    }
+    const auto id = store_.create_trial(experiment_id_, trial, snapshot(observed_), next->changes);
     known_.push_back({id, trial.arch, next->hparams, "pending", 0, 0});
     known_.back() = evaluate_and_record(id, ordinal, arch, next->hparams, next->observe);
     account(known_.back(), ordinal, next->step);
@@ -370,11 +366,7 @@ void SearchLoop::run_parallel(std::int64_t& finished, std::int64_t& ordinal) {
       const auto& arch = *job->arch;
       store::NewTrial trial{ordinal, arch.canonical(), arch.hash(), parts_.space->to_json(arch),
                             next->hparams};
-      job->id = store_.create_trial(experiment_id_, trial, snapshot(observed_));
-      for (auto& change : next->changes) {
-        change.trial_id = job->id;
-        store_.record_hparam_change(change);
-      }
+      job->id = store_.create_trial(experiment_id_, trial, snapshot(observed_), next->changes);
       known_.push_back({job->id, trial.arch, next->hparams, "pending", 0, 0});
       job->context = begin_trial(job->id, ordinal, arch, job->hparams, job->curve);
       job->context.device = experiment_.parallel.device_of(slot);

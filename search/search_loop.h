@@ -57,7 +57,7 @@ class SearchLoop {
   struct Plan {
     space::Architecture arch;
     nlohmann::json hparams;
-    std::vector<store::HparamChange> changes;  // trial_id set once the trial exists
+    std::vector<store::HparamChange> changes;  // recorded with the trial, in its transaction
     bool observe = true;                       // the controller learns from the result
     std::optional<SuccessiveHalving::Step> step;
   };

@@ -113,7 +113,8 @@ void SqliteStore::set_experiment_status(std::int64_t experiment_id, const std::s
 }
 
 std::int64_t SqliteStore::create_trial(std::int64_t experiment_id, const NewTrial& trial,
-                                       const ControllerSnapshot& controller) {
+                                       const ControllerSnapshot& controller,
+                                       const std::vector<HparamChange>& changes) {
   Transaction transaction(connection_);
   Statement s(
       connection_,
@@ -128,6 +129,10 @@ std::int64_t SqliteStore::create_trial(std::int64_t experiment_id, const NewTria
       .bind(7, now_seconds())
       .run();
   const auto id = connection_.last_insert_id();
+  for (auto change : changes) {
+    change.trial_id = id;
+    write_hparam_change(change);
+  }
   write_controller_state(experiment_id, controller);
   transaction.commit();
   return id;
@@ -253,7 +258,9 @@ std::vector<EpochRow> SqliteStore::epochs(std::int64_t trial_id) const {
   return rows;
 }
 
-void SqliteStore::record_hparam_change(const HparamChange& change) {
+void SqliteStore::record_hparam_change(const HparamChange& change) { write_hparam_change(change); }
+
+void SqliteStore::write_hparam_change(const HparamChange& change) {
   Statement s(connection_,
               "INSERT INTO hyperparams (experiment_id, trial_id, epoch, name, value, reason, "
               "recorded_at) VALUES ((SELECT COALESCE((SELECT experiment_id FROM trials WHERE id = "

@@ -30,9 +30,12 @@ class SqliteStore {
   ExperimentRow experiment() const;  // the experiment of this database
   void set_experiment_status(std::int64_t experiment_id, const std::string& status);
 
-  // Records a proposed trial (status pending) and the controller state right after proposing it.
+  // Records a proposed trial (status pending), the hyperparameter changes that chose its
+  // hyperparameters (their trial_id is set to the new trial's), and the controller state right
+  // after proposing it, in one transaction.
   std::int64_t create_trial(std::int64_t experiment_id, const NewTrial& trial,
-                            const ControllerSnapshot& controller);
+                            const ControllerSnapshot& controller,
+                            const std::vector<HparamChange>& changes = {});
   void start_trial(std::int64_t trial_id);
   void append_epoch(std::int64_t trial_id, const EpochRow& epoch);
   // Records the outcome and the controller state after observing it, in one transaction.
@@ -59,6 +62,7 @@ class SqliteStore {
  private:
   explicit SqliteStore(detail::Connection connection);
   void write_controller_state(std::int64_t experiment_id, const ControllerSnapshot& snapshot);
+  void write_hparam_change(const HparamChange& change);
 
   detail::Connection connection_;
 };

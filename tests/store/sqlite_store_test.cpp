@@ -177,3 +177,20 @@ TEST_CASE("the store refuses files that are not its databases", "[store]") {
   { SqliteStore::create(existing); }
   CHECK_THROWS_WITH(SqliteStore::create(existing), Catch::Contains("already exists"));
 }
+
+TEST_CASE("a trial's hyperparameter changes are recorded in the trial's own transaction",
+          "[store]") {
+  TempDir dir;
+  auto store = SqliteStore::create(dir.file("a.db"));
+  const auto exp = store.create_experiment("demo", nlohmann::json::object());
+  const std::vector<store::HparamChange> changes = {{0, 0, "learning_rate", 0.2, "explore"},
+                                                    {0, 0, "epochs", 12, "rung 12 epochs"}};
+  const auto t = store.create_trial(exp, new_trial(0), snapshot(0), changes);
+  auto recorded = store.hparam_changes(exp);
+  REQUIRE(recorded.size() == 2);
+  CHECK(recorded[0].trial_id == t);
+  CHECK(recorded[1].name == "epochs");
+  // A trial that cannot be recorded (duplicate ordinal) leaves no orphan changes behind.
+  CHECK_THROWS_AS(store.create_trial(exp, new_trial(0), snapshot(1), changes), StoreError);
+  CHECK(store.hparam_changes(exp).size() == 2);
+}
