@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/common/bench_util.h"
 #include "common/errors.h"
 #include "common/log.h"
 #include "search/experiment.h"
@@ -108,11 +109,7 @@ Outcome run_one(const json& config, const Options& o, const std::string& tag) {
   return out;
 }
 
-double mean(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x;
-  return v.empty() ? 0 : s / static_cast<double>(v.size());
-}
+using bench::mean;
 
 int run(int argc, char** argv) {
   Options o;

@@ -23,6 +23,7 @@
 
 #include <unistd.h>
 
+#include "bench/common/bench_util.h"
 #include "common/errors.h"
 #include "common/log.h"
 #include "search/experiment.h"
@@ -75,15 +76,10 @@ Options parse_args(int argc, char** argv) {
     } else if (arg == "--tmp") {
       o.tmp = value(i);
     } else if (arg == "--budgets") {
-      o.budgets.clear();
-      std::stringstream list(value(i));
-      for (std::string item; std::getline(list, item, ',');) o.budgets.push_back(std::stoi(item));
-      std::sort(o.budgets.begin(), o.budgets.end());
+      o.budgets = bench::parse_sorted_ints(value(i));
     } else if (arg == "--strategy") {
-      const std::string spec = value(i);
-      const auto eq = spec.find('=');
-      if (eq == std::string::npos) throw ConfigError("--strategy: expected NAME=JSON, got " + spec);
-      o.strategies.push_back({spec.substr(0, eq), json::parse(spec.substr(eq + 1)), ""});
+      auto [name, fragment] = bench::parse_named_json(value(i));
+      o.strategies.push_back({name, fragment, ""});
     } else if (arg == "--help" || arg == "-h") {
       std::cout << "budget_bench [--seeds N] [--budgets 50,100] [--jobs J] [--table PATH] "
                    "[--tmp DIR] [--strategy NAME=EXPERIMENT_JSON_FRAGMENT]...\n";
@@ -178,18 +174,8 @@ std::vector<Outcome> run_one(const Strategy& strategy, std::uint64_t seed, const
   return out;
 }
 
-double mean(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x;
-  return s / static_cast<double>(v.size());
-}
-
-double stddev(const std::vector<double>& v) {
-  const double m = mean(v);
-  double s = 0;
-  for (double x : v) s += (x - m) * (x - m);
-  return v.size() > 1 ? std::sqrt(s / static_cast<double>(v.size() - 1)) : 0.0;
-}
+using bench::mean;
+using bench::stddev;
 
 int run(int argc, char** argv) {
   const Options options = parse_args(argc, argv);

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/common/bench_util.h"
 #include "common/errors.h"
 #include "controllers/controller.h"
 #include "space/nb201_space.h"
@@ -71,15 +72,10 @@ Options parse_args(int argc, char** argv) {
     } else if (arg == "--table") {
       o.table = value(i);
     } else if (arg == "--budgets") {
-      o.budgets.clear();
-      std::stringstream list(value(i));
-      for (std::string item; std::getline(list, item, ',');) o.budgets.push_back(std::stoi(item));
-      std::sort(o.budgets.begin(), o.budgets.end());
+      o.budgets = bench::parse_sorted_ints(value(i));
     } else if (arg == "--strategy") {
-      const std::string spec = value(i);
-      const auto eq = spec.find('=');
-      if (eq == std::string::npos) throw ConfigError("--strategy: expected NAME=JSON, got " + spec);
-      o.strategies.push_back({spec.substr(0, eq), nlohmann::json::parse(spec.substr(eq + 1))});
+      auto [name, config] = bench::parse_named_json(value(i));
+      o.strategies.push_back({name, config});
     } else if (arg == "--help" || arg == "-h") {
       std::cout << "nb201_bench [--seeds N] [--budgets 50,100,150,300] [--jobs J] [--table PATH]"
                    " [--strategy NAME=CONTROLLER_JSON]...\n";
@@ -136,18 +132,8 @@ RunResult run_one(const Strategy& strategy, std::uint64_t seed, const std::vecto
   return out;
 }
 
-double mean(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x;
-  return s / static_cast<double>(v.size());
-}
-
-double stddev(const std::vector<double>& v) {
-  const double m = mean(v);
-  double s = 0;
-  for (double x : v) s += (x - m) * (x - m);
-  return v.size() > 1 ? std::sqrt(s / static_cast<double>(v.size() - 1)) : 0.0;
-}
+using bench::mean;
+using bench::stddev;
 
 int run(int argc, char** argv) {
   const Options options = parse_args(argc, argv);
