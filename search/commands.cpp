@@ -84,6 +84,10 @@ void run_distributed(const Experiment& experiment, const std::string& db_path, b
                       ": data-parallel runs need the \"train\" evaluator, not " +
                       experiment.evaluator.value("type", "?"));
   }
+  if (experiment.fidelity && experiment.fidelity->continue_training) {
+    throw ConfigError("WORLD_SIZE=" + std::to_string(options.world_size) +
+                      ": \"fidelity.continue\" is not supported for data-parallel trials yet");
+  }
   std::optional<store::SqliteStore> store;
   if (options.rank == 0) {
     // Refuse bad input before the other ranks are waited for.

@@ -86,6 +86,11 @@ Experiment Experiment::from_json(const nlohmann::json& j, const std::string& whe
       }
     }
   }
+  if (e.fidelity && e.fidelity->continue_training && evaluator_type == "nb201-table") {
+    throw ConfigError(where +
+                      ".fidelity.continue: a table lookup has no weights to continue from; "
+                      "use it with the \"train\" evaluator");
+  }
   if (e.fidelity && e.parallel.workers > 1) {
     throw ConfigError(where +
                       ".parallel.workers: trials side by side are not supported with a "

@@ -12,7 +12,7 @@ namespace cfg = nasforge::config;
 
 FidelityOptions FidelityOptions::from_json(const nlohmann::json& j, const std::string& where) {
   cfg::require_object(j, where);
-  cfg::reject_unknown_keys(j, where, {"type", "rungs", "eta", "bracket_size"});
+  cfg::reject_unknown_keys(j, where, {"type", "rungs", "eta", "bracket_size", "continue"});
   FidelityOptions o;
   o.type = cfg::optional<std::string>(j, "type", where, o.type);
   if (o.type != "successive_halving" && o.type != "hyperband") {
@@ -32,6 +32,7 @@ FidelityOptions FidelityOptions::from_json(const nlohmann::json& j, const std::s
   o.eta = cfg::in_range(cfg::optional<int>(j, "eta", where, o.eta), 2, 100, where + ".eta");
   o.bracket_size = cfg::in_range(cfg::optional<int>(j, "bracket_size", where, 0), 0, 1'000'000,
                                  where + ".bracket_size");
+  o.continue_training = cfg::optional<bool>(j, "continue", where, false);
   if (o.bracket_size == 0) {
     o.bracket_size = static_cast<int>(std::pow(o.eta, static_cast<double>(o.rungs.size() - 1)));
   }
@@ -39,7 +40,11 @@ FidelityOptions FidelityOptions::from_json(const nlohmann::json& j, const std::s
 }
 
 nlohmann::json FidelityOptions::to_json() const {
-  return {{"type", type}, {"rungs", rungs}, {"eta", eta}, {"bracket_size", bracket_size}};
+  return {{"type", type},
+          {"rungs", rungs},
+          {"eta", eta},
+          {"bracket_size", bracket_size},
+          {"continue", continue_training}};
 }
 
 SuccessiveHalving::SuccessiveHalving(FidelityOptions options) : options_(std::move(options)) {

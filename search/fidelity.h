@@ -19,6 +19,10 @@ struct FidelityOptions {
   // Candidates at the first rung of a bracket; 0: eta^(rungs - 1). Hyperband scales its brackets
   // from it (the most aggressive bracket gets exactly this many).
   int bracket_size = 0;
+  // A promoted trial starts from its parent's weights and trains only the epochs between the two
+  // rungs, on one cosine schedule of the last rung's length shared by every trial of the
+  // schedule (ASHA/PBT style); false: it trains from scratch, its own schedule per rung.
+  bool continue_training = false;
 
   static FidelityOptions from_json(const nlohmann::json& j, const std::string& where);
   nlohmann::json to_json() const;

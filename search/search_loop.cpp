@@ -92,8 +92,12 @@ std::optional<SearchLoop::Plan> SearchLoop::plan(std::int64_t ordinal) {
   std::optional<SuccessiveHalving::Step> step;
   if (halving_) step = halving_->next();
   const int epochs = step ? step->epochs : default_epochs();
+  const int trains_from = step && step->promotion && experiment_.fidelity->continue_training
+                              ? experiment_.fidelity->rungs[static_cast<size_t>(step->rung - 1)]
+                              : 0;
   if (experiment_.cost > 0 &&
-      cost_ + static_cast<double>(epochs) / experiment_.max_epochs() > experiment_.cost + 1e-9) {
+      cost_ + static_cast<double>(epochs - trains_from) / experiment_.max_epochs() >
+          experiment_.cost + 1e-9) {
     return std::nullopt;
   }
   if (experiment_.seconds > 0 && seconds_ >= experiment_.seconds) return std::nullopt;
@@ -102,13 +106,18 @@ std::optional<SearchLoop::Plan> SearchLoop::plan(std::int64_t ordinal) {
     const auto& parent = known_.at(static_cast<size_t>(step->parent));
     Plan p{space.from_json(parent.arch), parent.hparams, {}, false, step};
     p.hparams["epochs"] = epochs;
-    const auto& rungs = experiment_.fidelity->rungs;
+    const auto& fidelity = *experiment_.fidelity;
+    const int from = fidelity.rungs[static_cast<size_t>(step->rung - 1)];
+    if (fidelity.continue_training) {
+      p.hparams["start_epoch"] = from;
+      p.hparams["continue_from"] = step->parent;
+    }
     p.changes.push_back({0, 0, "epochs", static_cast<double>(epochs),
                          "promote: rank " + std::to_string(step->rank) + " of " +
-                             std::to_string(step->of) + " at " +
-                             std::to_string(rungs[static_cast<size_t>(step->rung - 1)]) +
+                             std::to_string(step->of) + " at " + std::to_string(from) +
                              " epochs in bracket " + std::to_string(step->bracket) + ", trial " +
-                             ordinal_text(step->parent) + "'s architecture and hyperparameters"});
+                             ordinal_text(step->parent) + "'s architecture and hyperparameters" +
+                             (fidelity.continue_training ? ", continuing from its weights" : "")});
     return p;
   }
   std::optional<space::Architecture> arch;
@@ -138,6 +147,10 @@ std::optional<SearchLoop::Plan> SearchLoop::plan(std::int64_t ordinal) {
   }
   if (step) {
     p.hparams["epochs"] = epochs;
+    // Continued trials share one schedule, so that a rung's weights are where the next starts.
+    if (experiment_.fidelity->continue_training) {
+      p.hparams["schedule_epochs"] = experiment_.max_epochs();
+    }
     p.changes.push_back({0, 0, "epochs", static_cast<double>(epochs),
                          "rung " + std::to_string(epochs) + " epochs: new candidate in bracket " +
                              std::to_string(step->bracket) +
@@ -155,8 +168,7 @@ std::string SearchLoop::trial_prefix(std::int64_t ordinal, const space::Architec
 
 trainer::TrialContext SearchLoop::begin_trial(std::int64_t trial_id, std::int64_t ordinal,
                                               const space::Architecture& arch,
-                                              const nlohmann::json& hparams,
-                                              std::vector<double>& curve) {
+                                              const nlohmann::json& hparams, Progress& progress) {
   store_.start_trial(trial_id);
   const auto prefix = trial_prefix(ordinal, arch);
   log::info(prefix + " start " + arch.canonical() +
@@ -165,14 +177,20 @@ trainer::TrialContext SearchLoop::begin_trial(std::int64_t trial_id, std::int64_
   context.trial_id = trial_id;
   context.seed = experiment_.seed * 1000003ULL + static_cast<std::uint64_t>(ordinal);
   context.hparams = hparams;
-  if (experiment_.trains()) {
-    char name[32];
-    std::snprintf(name, sizeof name, "trial-%05lld.pt", static_cast<long long>(ordinal));
-    context.weights_path = (std::filesystem::path(artifacts_dir_) / name).string();
+  if (experiment_.trains()) context.weights_path = weights_path(ordinal);
+  if (hparams.is_object() && hparams.contains("continue_from")) {
+    // The trainer sees start_epoch; which trial the weights come from is the loop's business.
+    const auto parent = hparams.at("continue_from").get<std::int64_t>();
+    context.hparams.erase("continue_from");
+    context.init_weights_path = weights_path(parent);
+    // The median rule compares whole curves: this one begins with its parent's epochs.
+    for (const auto& e : store_.epochs(known_.at(static_cast<size_t>(parent)).id)) {
+      progress.curve.push_back(e.val_accuracy);
+    }
   }
   // Runs on the evaluating thread: with workers side by side, the store and the completed
   // curves are shared with the loop's thread and guarded by its mutex.
-  context.on_epoch = [this, trial_id, prefix, &curve](const trainer::EpochRecord& e) {
+  context.on_epoch = [this, trial_id, prefix, &progress](const trainer::EpochRecord& e) {
     std::lock_guard lock(mutex_);
     store_.append_epoch(trial_id,
                         {e.epoch, e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy,
@@ -181,23 +199,47 @@ trainer::TrialContext SearchLoop::begin_trial(std::int64_t trial_id, std::int64_
     std::snprintf(line, sizeof line, " epoch %d: train loss %.4f, val acc %.4f (%.1f s)", e.epoch,
                   e.train_loss, e.val_accuracy, e.seconds);
     log::info(prefix + std::string(line));
-    curve.push_back(e.val_accuracy);
-    if (experiment_.early_stopping &&
-        median_should_stop(curve, completed_curves_, *experiment_.early_stopping)) {
-      log::info(prefix + " below the median of completed trials at epoch " +
-                std::to_string(e.epoch) + "; pruning it");
-      return false;
-    }
-    return true;
+    progress.curve.push_back(e.val_accuracy);
+    progress.seconds += e.seconds;
+    progress.stop_reason = stop_reason(progress);
+    if (progress.stop_reason.empty()) return true;
+    log::info(prefix + " " + progress.stop_reason + " at epoch " + std::to_string(e.epoch) +
+              "; stopping it");
+    return false;
   };
   return context;
+}
+
+std::string SearchLoop::weights_path(std::int64_t ordinal) const {
+  char name[32];
+  std::snprintf(name, sizeof name, "trial-%05lld.pt", static_cast<long long>(ordinal));
+  return (std::filesystem::path(artifacts_dir_) / name).string();
+}
+
+int SearchLoop::epochs_to_train(const nlohmann::json& hparams, int reached) {
+  const int start = hparams.is_object() ? hparams.value("start_epoch", 0) : 0;
+  return std::max(0, reached - start);
+}
+
+std::string SearchLoop::stop_reason(const Progress& progress) const {
+  if (experiment_.early_stopping &&
+      median_should_stop(progress.curve, completed_curves_, *experiment_.early_stopping)) {
+    return "below the median of completed trials";
+  }
+  // The time budget is a limit, not a hint: a trial still running when it is spent stops at the
+  // end of that epoch (finished trials' time plus this one's; trials running beside it are not
+  // counted until they finish).
+  if (experiment_.seconds > 0 && seconds_ + progress.seconds >= experiment_.seconds) {
+    return "time budget spent";
+  }
+  return {};
 }
 
 SearchLoop::Known SearchLoop::finish_trial(std::int64_t trial_id, std::int64_t ordinal,
                                            const space::Architecture& arch,
                                            const nlohmann::json& hparams, bool observe,
                                            const trainer::TrialResult& result,
-                                           const std::vector<double>& curve,
+                                           const Progress& progress,
                                            const std::string& weights_path) {
   store::TrialOutcome outcome;
   outcome.status = trainer::to_string(result.status);
@@ -209,6 +251,7 @@ SearchLoop::Known SearchLoop::finish_trial(std::int64_t trial_id, std::int64_t o
   outcome.epochs = result.epochs;
   outcome.wall_seconds = result.wall_seconds;
   outcome.error = result.error;
+  if (result.status == trainer::TrialStatus::kPruned) outcome.error = progress.stop_reason;
   outcome.extra = result.extra;
   if (result.status == trainer::TrialStatus::kCompleted) outcome.weights_path = weights_path;
 
@@ -220,7 +263,7 @@ SearchLoop::Known SearchLoop::finish_trial(std::int64_t trial_id, std::int64_t o
   ++observed_;
   store_.finish_trial(trial_id, outcome, snapshot(observed_));
   if (experiment_.early_stopping && result.status == trainer::TrialStatus::kCompleted) {
-    completed_curves_.push_back(curve);
+    completed_curves_.push_back(progress.curve);
   }
   const auto prefix = trial_prefix(ordinal, arch);
   if (result.status == trainer::TrialStatus::kFailed) {
@@ -239,19 +282,21 @@ SearchLoop::Known SearchLoop::finish_trial(std::int64_t trial_id, std::int64_t o
 SearchLoop::Known SearchLoop::evaluate_and_record(std::int64_t trial_id, std::int64_t ordinal,
                                                   const space::Architecture& arch,
                                                   const nlohmann::json& hparams, bool observe) {
-  std::vector<double> curve;
-  const auto context = begin_trial(trial_id, ordinal, arch, hparams, curve);
+  Progress progress;
+  const auto context = begin_trial(trial_id, ordinal, arch, hparams, progress);
   const auto result = parts_.evaluator->evaluate(arch, context);
-  return finish_trial(trial_id, ordinal, arch, hparams, observe, result, curve,
+  return finish_trial(trial_id, ordinal, arch, hparams, observe, result, progress,
                       context.weights_path);
 }
 
 void SearchLoop::account(const Known& trial, std::int64_t ordinal,
                          const std::optional<SuccessiveHalving::Step>& step) {
   if (step) halving_->record(*step, ordinal, trial.val_accuracy, trial.status == "completed");
-  // A failure that reached no epoch still costs one, so a cost budget always ends.
-  const int reached = trial.status == "failed" ? std::max(1, trial.epochs) : trial.epochs;
-  cost_ += static_cast<double>(reached) / experiment_.max_epochs();
+  // Epochs this trial trained (a continued trial's parent paid for the earlier ones); a failure
+  // that trained none still costs one, so a cost budget always ends.
+  int trained = epochs_to_train(trial.hparams, trial.epochs);
+  if (trial.status == "failed") trained = std::max(1, trained);
+  cost_ += static_cast<double>(trained) / experiment_.max_epochs();
   seconds_ += trial.wall_seconds;
 }
 
@@ -324,7 +369,7 @@ void SearchLoop::run_parallel(std::int64_t& finished, std::int64_t& ordinal) {
     nlohmann::json hparams;
     bool observe = true;
     std::optional<SuccessiveHalving::Step> step;
-    std::vector<double> curve;
+    Progress progress;
     trainer::TrialContext context;
     trainer::TrialResult result;
     double reserved_cost = 0;
@@ -368,11 +413,12 @@ void SearchLoop::run_parallel(std::int64_t& finished, std::int64_t& ordinal) {
                             next->hparams};
       job->id = store_.create_trial(experiment_id_, trial, snapshot(observed_), next->changes);
       known_.push_back({job->id, trial.arch, next->hparams, "pending", 0, 0});
-      job->context = begin_trial(job->id, ordinal, arch, job->hparams, job->curve);
+      job->context = begin_trial(job->id, ordinal, arch, job->hparams, job->progress);
       job->context.device = experiment_.parallel.device_of(slot);
       // Reserve the planned cost so that trials in flight cannot overrun a cost budget.
-      const int planned = job->hparams.is_object() ? job->hparams.value("epochs", default_epochs())
-                                                   : default_epochs();
+      const int planned = epochs_to_train(
+          job->hparams, job->hparams.is_object() ? job->hparams.value("epochs", default_epochs())
+                                                 : default_epochs());
       job->reserved_cost = static_cast<double>(planned) / experiment_.max_epochs();
       cost_ += job->reserved_cost;
       InFlight* raw = job.get();
@@ -409,7 +455,7 @@ void SearchLoop::run_parallel(std::int64_t& finished, std::int64_t& ordinal) {
     cost_ -= job->reserved_cost;
     const auto index = static_cast<size_t>(job->ordinal);
     known_[index] = finish_trial(job->id, job->ordinal, *job->arch, job->hparams, job->observe,
-                                 job->result, job->curve, job->context.weights_path);
+                                 job->result, job->progress, job->context.weights_path);
     account(known_[index], job->ordinal, job->step);
     ++finished;
     --in_flight;

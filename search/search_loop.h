@@ -54,6 +54,12 @@ class SearchLoop {
     int epochs = 0;
     double wall_seconds = 0;
   };
+  // What a running trial has reported so far (written by its epoch callback).
+  struct Progress {
+    std::vector<double> curve;  // val accuracy per epoch
+    double seconds = 0;         // epochs' wall-clock so far
+    std::string stop_reason;    // why the loop stopped it early, if it did
+  };
   struct Plan {
     space::Architecture arch;
     nlohmann::json hparams;
@@ -69,15 +75,22 @@ class SearchLoop {
                             const space::Architecture& arch, const nlohmann::json& hparams,
                             bool observe);
   // The two halves of evaluate_and_record, for trials evaluated on worker threads: begin_trial
-  // marks it running and makes its context (whose epoch callback appends to `curve`),
-  // finish_trial records the outcome and tells the controller. Both run on the loop's thread.
+  // marks it running and makes its context (whose epoch callback fills `progress` and stops the
+  // trial on the median rule or when the time budget runs out), finish_trial records the
+  // outcome and tells the controller. Both run on the loop's thread.
   trainer::TrialContext begin_trial(std::int64_t trial_id, std::int64_t ordinal,
                                     const space::Architecture& arch, const nlohmann::json& hparams,
-                                    std::vector<double>& curve);
+                                    Progress& progress);
   Known finish_trial(std::int64_t trial_id, std::int64_t ordinal, const space::Architecture& arch,
                      const nlohmann::json& hparams, bool observe,
-                     const trainer::TrialResult& result, const std::vector<double>& curve,
+                     const trainer::TrialResult& result, const Progress& progress,
                      const std::string& weights_path);
+  std::string weights_path(std::int64_t ordinal) const;
+  // Epochs a trial with these hparams trains to reach `reached` (less than `reached` when it
+  // continues from a lower rung's weights).
+  static int epochs_to_train(const nlohmann::json& hparams, int reached);
+  // Why a running trial should stop after this epoch; empty: it goes on.
+  std::string stop_reason(const Progress& progress) const;
   static std::string trial_prefix(std::int64_t ordinal, const space::Architecture& arch);
   // Keeps `workers` trials in flight on a oneTBB arena until the budget is reached.
   void run_parallel(std::int64_t& finished, std::int64_t& ordinal);

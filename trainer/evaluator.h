@@ -51,6 +51,9 @@ struct TrialContext {
   std::string device;
   // Where to save the trained weights; empty: do not save.
   std::string weights_path;
+  // Weights to start from instead of a fresh initialisation (a trial continued from a lower
+  // fidelity; hparams' start_epoch says how far they were trained); empty: none.
+  std::string init_weights_path;
   // Called after every epoch; returning false stops the trial early (it ends as pruned).
   std::function<bool(const EpochRecord&)> on_epoch;
 };

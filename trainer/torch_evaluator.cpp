@@ -45,6 +45,13 @@ TrialResult TorchEvaluator::evaluate(const space::Architecture& arch, const Tria
       torch::manual_seed(context.seed);
       network = space::build_network(space_, arch, data_->shape, data_->num_classes);
     }
+    if (!context.init_weights_path.empty()) {
+      if (!std::filesystem::exists(context.init_weights_path)) {
+        throw TrainingError("cannot continue training: the weights " + context.init_weights_path +
+                            " are missing");
+      }
+      load_weights(*network, context.init_weights_path);
+    }
     result.params = network->parameter_count();
     result.flops = network->flops();
     const auto outcome =

@@ -14,6 +14,7 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "trainer/augment.h"
+#include "trainer/batch_prefetcher.h"
 #include "trainer/precision.h"
 #include "trainer/sgd.h"
 
@@ -139,12 +140,20 @@ class TrainingSession::Impl {
       at::globalContext().setBenchmarkCuDNN(tuning.cudnn_benchmark);
     }
     place_data(data, tuning.resident_data);
+    if (!resident_ && tuning.prefetch_batches > 0) {
+      prefetcher_.emplace(train_images_, train_labels_, tuning.prefetch_batches,
+                          tuning.prefetch_workers, /*pin=*/device_.is_cuda());
+    }
     sgd_.emplace(network_.parameters(),
                  SgdOptions{config_.momentum, config_.nesterov, config_.weight_decay});
     if (precision_ == Precision::kFp16) scaler_.emplace(device_);
     steps_per_epoch_ = (n_ + config_.batch_size - 1) / config_.batch_size;
-    total_steps_ = steps_per_epoch_ * config_.epochs;
+    const int schedule = config_.schedule_epochs > 0 ? config_.schedule_epochs : config_.epochs;
+    total_steps_ = steps_per_epoch_ * schedule;
     warmup_steps_ = steps_per_epoch_ * config_.warmup_epochs;
+    // A continued trial picks the schedule up where its weights left it.
+    step_ = steps_per_epoch_ * config_.start_epoch;
+    epoch_ = config_.start_epoch;
     position_ = n_;  // no epoch begun yet
   }
 
@@ -217,8 +226,8 @@ class TrainingSession::Impl {
     train_labels_ = data.train.labels;
     val_images_ = data.validation.images;
     val_labels_ = data.validation.labels;
-    resident_ = device_.is_cpu();
-    if (resident_ || !resident) return;
+    resident_ = device_.is_cpu() && resident;
+    if (device_.is_cpu() || !resident) return;
     try {
       auto images = data.train.images.to(device_);
       auto labels = data.train.labels.to(device_);
@@ -244,6 +253,16 @@ class TrainingSession::Impl {
     order_host_ = at::randperm(n_, gen_, at::kLong);
     auto draws = draw_augmentation(n_, padding_, flip_, gen_);
     order_ = resident_ ? to_device(order_host_, device_) : order_host_;
+    if (prefetcher_) {
+      std::vector<at::Tensor> batches;
+      for (std::int64_t start = 0; start < n_; start += config_.batch_size) {
+        const auto len = std::min<std::int64_t>(config_.batch_size, n_ - start);
+        auto index = order_host_.narrow(0, start, len);
+        const auto local = local_positions(start, len);
+        batches.push_back(local.defined() ? index.index_select(0, local) : index);
+      }
+      prefetcher_->start_epoch(std::move(batches));
+    }
     offsets_ = to_device(draws.offsets, device_);
     flips_ = to_device(draws.flips, device_);
     loss_sum_ = at::zeros({}, at::TensorOptions().dtype(at::kDouble).device(device_));
@@ -252,20 +271,24 @@ class TrainingSession::Impl {
 
   void step() {
     const auto len = std::min<std::int64_t>(config_.batch_size, n_ - position_);
-    // Data-parallel: this rank's positions within the global batch.
-    at::Tensor local;
-    if (data_parallel_) {
-      local = data_parallel_->local_positions(order_host_.narrow(0, position_, len));
-    }
+    const auto local = local_positions(position_, len);
     auto part = [&](const at::Tensor& t) {
       auto batch = t.narrow(0, position_, len);
       return local.defined() ? batch.index_select(0, local.to(t.device())) : batch;
     };
-    auto index = part(order_);
-    const auto local_len = index.size(0);
-    // Resident: the gather runs on the device; otherwise on the host, then one pinned copy.
-    auto images = to_device(train_images_.index_select(0, index), device_);
-    auto y = to_device(train_labels_.index_select(0, index), device_);
+    // Resident: the gather runs on the device; otherwise on the host (ahead of time, by the
+    // prefetcher's workers, when there is one), then one copy from pinned memory.
+    at::Tensor images, y;
+    if (prefetcher_) {
+      auto batch = prefetcher_->next();
+      images = to_device(batch.images, device_);
+      y = to_device(batch.labels, device_);
+    } else {
+      auto index = part(order_);
+      images = to_device(train_images_.index_select(0, index), device_);
+      y = to_device(train_labels_.index_select(0, index), device_);
+    }
+    const auto local_len = y.size(0);
     auto x = crop_and_flip(affine_.apply(images), padding_,
                            offsets_.defined() ? part(offsets_) : at::Tensor(),
                            flips_.defined() ? part(flips_) : at::Tensor());
@@ -296,6 +319,13 @@ class TrainingSession::Impl {
     ++step_;
   }
 
+  // Data-parallel: this rank's positions within the global batch at [start, start + len) of the
+  // epoch's order; undefined: all of them.
+  at::Tensor local_positions(std::int64_t start, std::int64_t len) const {
+    if (!data_parallel_) return {};
+    return data_parallel_->local_positions(order_host_.narrow(0, start, len));
+  }
+
   space::Network& network_;
   DataParallel* data_parallel_;
   TrainConfig config_;
@@ -312,6 +342,7 @@ class TrainingSession::Impl {
   at::Tensor train_images_, train_labels_, val_images_, val_labels_;
   std::optional<FusedSgd> sgd_;
   std::optional<LossScaler> scaler_;
+  std::optional<BatchPrefetcher> prefetcher_;
   std::int64_t steps_per_epoch_ = 0, total_steps_ = 0, warmup_steps_ = 0;
   std::int64_t step_ = 0, position_ = 0;
   int epoch_ = 0;
@@ -340,7 +371,7 @@ TrainingOutcome train_network(space::Network& network, const DataSplits& data,
                               const DeviceTuning& tuning, DataParallel* data_parallel) {
   TrainingSession session(network, data, config, device, seed, tuning, data_parallel);
   TrainingOutcome outcome;
-  for (int epoch = 1; epoch <= config.epochs; ++epoch) {
+  for (int epoch = config.start_epoch + 1; epoch <= config.epochs; ++epoch) {
     outcome.epochs.push_back(session.run_epoch());
     if (on_epoch && !on_epoch(outcome.epochs.back())) {
       outcome.stopped_early = epoch < config.epochs;

@@ -43,9 +43,14 @@ struct DeviceTuning {
   std::optional<bool> channels_last;
   // Let cuDNN time its algorithms for each new convolution shape (CUDA only).
   bool cudnn_benchmark = true;
-  // Copy the uint8 splits to the device once per trial; a set that does not fit stays on the
-  // host and each batch is copied from pinned memory.
+  // Copy the uint8 splits to the device once per trial. A set that does not fit, or any set
+  // when false, stays on the host: each batch is gathered there and copied from pinned memory
+  // (on a CPU device, false means the same host-gather path, without pinning).
   bool resident_data = true;
+  // Batches of host-side data gathered ahead by oneTBB workers while the device computes
+  // (trainer/batch_prefetcher.h); 0: each batch is gathered in its step.
+  int prefetch_batches = 4;
+  int prefetch_workers = 2;
 };
 
 // What makes training data-parallel (trainer/distributed implements it; null: one process).

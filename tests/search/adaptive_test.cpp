@@ -339,6 +339,9 @@ TEST_CASE("the experiment file's adaptive keys are validated", "[search]") {
   j["fidelity"]["type"] = "asha";
   reject(j, "asha");
   j = hyperband_config(5);
+  j["fidelity"]["continue"] = true;
+  reject(j, "exp.json.fidelity.continue");
+  j = hyperband_config(5);
   j["budget"] = {{"cost", -1}};
   reject(j, "exp.json.budget.cost");
   j["budget"] = json::object();
@@ -381,4 +384,44 @@ TEST_CASE("the NB201 table evaluator reads the column of the requested epochs", 
   CHECK(result.val_accuracy * 100 == Approx(table->value(arch.canonical(), "cifar10_valid")));
   context.hparams = {{"epochs", 50}};
   CHECK_THROWS_AS(evaluator.evaluate(arch, context), ConfigError);
+}
+
+TEST_CASE("promoted trials continue from their parent's weights on one shared schedule",
+          "[search]") {
+  TempDir dir("continue");
+  auto config = tiny_fashion_experiment(4, 3);
+  config["fidelity"] = {{"type", "successive_halving"},
+                        {"rungs", {1, 3}},
+                        {"eta", 3},
+                        {"bracket_size", 3},
+                        {"continue", true}};
+  double cost = 0;
+  const auto trials = run_in(dir.file("c.db"), config, true, &cost);
+  REQUIRE(trials.size() == 4);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(trials[i].hparams == json({{"epochs", 1}, {"schedule_epochs", 3}}));
+  }
+  const auto& promoted = trials[3];
+  REQUIRE(promoted.status == "completed");
+  const auto parent = promoted.hparams.at("continue_from").get<std::int64_t>();
+  CHECK(promoted.hparams.at("start_epoch") == 1);
+  CHECK(promoted.hparams.at("schedule_epochs") == 3);
+  CHECK(promoted.arch_canonical == trials[static_cast<size_t>(parent)].arch_canonical);
+  // It trained epochs 2 and 3 only, and paid for them alone: 3 x 1/3 + 2/3 full trainings.
+  auto store = store::SqliteStore::open(dir.file("c.db"));
+  const auto epochs = store.epochs(promoted.id);
+  REQUIRE(epochs.size() == 2);
+  CHECK(epochs[0].epoch == 2);
+  CHECK(epochs[1].epoch == 3);
+  CHECK(cost == Approx(5.0 / 3.0));
+  // One cosine schedule over 3 epochs: the 1-epoch trials end at a high learning rate, the
+  // continued one at nearly zero.
+  CHECK(store.epochs(trials[0].id)[0].learning_rate > 0.7 * 0.05);
+  CHECK(epochs[1].learning_rate < 0.01 * 0.05);
+  CHECK(store.best_trial(store.experiment().id)->id == promoted.id);
+  const auto changes = store.hparam_changes(store.experiment().id);
+  CHECK(std::any_of(changes.begin(), changes.end(), [&](const auto& c) {
+    return c.trial_id == promoted.id &&
+           c.reason.find("continuing from its weights") != std::string::npos;
+  }));
 }

@@ -185,3 +185,54 @@ TEST_CASE("train config rejects typos and bad values", "[trainer]") {
   CHECK(c.with_overrides(json{{"learning_rate", 0.3}}, "h").learning_rate == 0.3);
   CHECK_THROWS_AS(c.with_overrides(json{{"dropout", 0.3}}, "h"), ConfigError);
 }
+
+TEST_CASE("a continued trial picks up the schedule from saved weights", "[trainer]") {
+  auto data = synthetic_splits();
+  auto space = small_space();
+  const auto arch = space.parse("basic-d1-w8-k3/basic-d1-w16-k3");
+  const auto cpu = c10::Device(c10::kCPU);
+  auto config = quick_config();  // 3 epochs
+  auto build = [&](std::uint64_t seed) {
+    at::manual_seed(seed);
+    return space::build_network(space, arch, data->shape, data->num_classes);
+  };
+  auto whole_net = build(3);
+  const auto whole = trainer::train_network(*whole_net, *data, config, cpu, 7, nullptr);
+
+  // The first rung: epoch 1 of a 3-epoch schedule.
+  auto first = config;
+  first.epochs = 1;
+  first.schedule_epochs = 3;
+  auto first_net = build(3);
+  const auto first_rung = trainer::train_network(*first_net, *data, first, cpu, 7, nullptr);
+  const auto path = (std::filesystem::temp_directory_path() /
+                     ("nasforge-continue-" + std::to_string(::getpid()) + ".pt"))
+                        .string();
+  trainer::save_weights(*first_net, path);
+
+  // The rest, from those weights, in a network built from another seed.
+  auto rest = config;
+  rest.start_epoch = 1;
+  auto rest_net = build(4);
+  trainer::load_weights(*rest_net, path);
+  std::filesystem::remove(path);
+  const auto continued = trainer::train_network(*rest_net, *data, rest, cpu, 8, nullptr);
+
+  REQUIRE(first_rung.epochs.size() == 1);
+  REQUIRE(continued.epochs.size() == 2);
+  CHECK(continued.epochs[0].epoch == 2);
+  CHECK(continued.epochs[1].epoch == 3);
+  CHECK_FALSE(continued.stopped_early);
+  // The same schedule as one uninterrupted run, step for step.
+  CHECK(first_rung.epochs[0].learning_rate == Approx(whole.epochs[0].learning_rate));
+  CHECK(continued.epochs[0].learning_rate == Approx(whole.epochs[1].learning_rate));
+  CHECK(continued.epochs[1].learning_rate == Approx(whole.epochs[2].learning_rate));
+  // Trained weights: its first epoch's loss is far below a fresh network's first epoch.
+  CHECK(continued.epochs[0].train_loss < 0.5 * whole.epochs[0].train_loss);
+  CHECK(continued.epochs[1].val_accuracy > 0.85);
+
+  CHECK_THROWS_WITH(config.with_overrides({{"start_epoch", 3}}, "h"),
+                    Catch::Contains("h.start_epoch"));
+  CHECK_THROWS_WITH(config.with_overrides({{"schedule_epochs", 2}}, "h"),
+                    Catch::Contains("h.schedule_epochs"));
+}

@@ -81,6 +81,11 @@ TrialResult DataParallelEvaluator::evaluate(const space::Architecture& arch,
   TrialResult result;
   const auto device = context_.device();
   try {
+    if (!context.init_weights_path.empty()) {
+      throw TrainingError(
+          "continuing a trial from saved weights is not supported for "
+          "data-parallel trials");
+    }
     const auto config = config_.with_overrides(context.hparams, "trial hparams");
     torch::manual_seed(context.seed);
     auto network = space::build_network(space_, arch, data_->shape, data_->num_classes);

@@ -1,0 +1,58 @@
+#pragma once
+// Prefetching of training batches for data that stays on the host (a set too large for the
+// device, or a trainer asked not to copy it there): oneTBB tasks gather the next `depth` batches'
+// uint8 images and labels from the host tensors, each straight into a fresh pinned buffer when
+// the batches go to a GPU, while the device works on the current one. The training thread then
+// only issues the non-blocking copy; PyTorch's pinned-memory cache keeps each buffer alive until
+// its copy has completed, so no buffer is overwritten while a copy reads it.
+//
+// Augmentation (crop, flip) stays on the device: one gather kernel there is cheaper than the
+// same work on the host, and the trainer draws it per sample, independent of where the batch was
+// gathered. Batches come out in order and equal to index_select of the host tensors, so a seed
+// trains the same with or without the prefetcher.
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace nasforge::trainer {
+
+struct HostBatch {
+  at::Tensor images;  // uint8 [B, C, H, W], pinned when the prefetcher pins
+  at::Tensor labels;  // int64 [B]
+};
+
+class BatchPrefetcher {
+ public:
+  // `images` and `labels` on the host; `depth` batches are gathered ahead by up to `workers`
+  // threads; `pin`: gather into page-locked memory (needs CUDA).
+  BatchPrefetcher(at::Tensor images, at::Tensor labels, int depth, int workers, bool pin);
+  // Waits for the batches still being gathered.
+  ~BatchPrefetcher();
+  BatchPrefetcher(const BatchPrefetcher&) = delete;
+  BatchPrefetcher& operator=(const BatchPrefetcher&) = delete;
+
+  // Starts an epoch: one int64 host tensor of sample indices per batch, in order. Batches of the
+  // previous epoch not yet taken are dropped.
+  void start_epoch(std::vector<at::Tensor> batch_indices);
+  // The next batch of the epoch (waits until it is gathered); rethrows a worker's error.
+  HostBatch next();
+  bool exhausted() const { return taken_ == batch_indices_.size(); }
+
+ private:
+  struct Pending;
+  struct Workers;  // a oneTBB arena and a count of its tasks (kept out of this header)
+  void submit(size_t batch);
+
+  at::Tensor images_, labels_;
+  size_t depth_;
+  bool pin_;
+  std::unique_ptr<Workers> workers_;
+  std::vector<at::Tensor> batch_indices_;
+  std::deque<std::shared_ptr<Pending>> pending_;  // submitted, not yet taken, in order
+  size_t submitted_ = 0, taken_ = 0;
+};
+
+}  // namespace nasforge::trainer
