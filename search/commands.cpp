@@ -47,7 +47,7 @@ void print_summary(store::SqliteStore& store, std::int64_t experiment_id,
   if (experiment.trials < kNoTrialLimit) out << " of " << experiment.trials;
   if (experiment.cost > 0) {
     double spent = 0;
-    for (const auto& t : trials) spent += t.outcome.epochs;
+    for (const auto& t : trials) spent += trained_epochs(t.hparams, t.status, t.outcome.epochs);
     out << std::fixed << std::setprecision(2) << ", cost " << spent / experiment.max_epochs()
         << " of " << experiment.cost << " full trainings";
   }

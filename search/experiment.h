@@ -37,7 +37,7 @@ struct Experiment {
 
   bool trains() const { return evaluator.value("type", "train") == "train"; }
   // Epochs of a full-fidelity evaluation: the last rung, else the training epochs (200 on the
-  // NAS-Bench-201 table). A trial reaching e epochs costs e / max_epochs().
+  // NAS-Bench-201 table). A trial that trains e epochs costs e / max_epochs().
   int max_epochs() const;
 
   // Parses and validates everything (space, controller, evaluator); `where` names the file.

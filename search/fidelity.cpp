@@ -47,6 +47,12 @@ nlohmann::json FidelityOptions::to_json() const {
           {"continue", continue_training}};
 }
 
+int trained_epochs(const nlohmann::json& hparams, const std::string& status, int reached) {
+  const int start = hparams.is_object() ? hparams.value("start_epoch", 0) : 0;
+  const int trained = std::max(0, reached - start);
+  return status == "failed" ? std::max(1, trained) : trained;
+}
+
 SuccessiveHalving::SuccessiveHalving(FidelityOptions options) : options_(std::move(options)) {
   if (options_.rungs.empty() || options_.bracket_size < 1) {
     throw InternalError("SuccessiveHalving: options not validated");

@@ -20,14 +20,19 @@ struct FidelityOptions {
   // from it (the most aggressive bracket gets exactly this many).
   int bracket_size = 0;
   // A promoted trial starts from its parent's weights and trains only the epochs between the two
-  // rungs, on one cosine schedule of the last rung's length shared by every trial of the
-  // schedule (ASHA/PBT style); false: it trains from scratch, its own schedule per rung.
+  // rungs, annealing over them (a warm restart, as in SGDR); false: it trains from scratch.
+  // Either way every rung's result is that of an annealed network.
   bool continue_training = false;
 
   static FidelityOptions from_json(const nlohmann::json& j, const std::string& where);
   nlohmann::json to_json() const;
   int max_epochs() const { return rungs.back(); }
 };
+
+// Epochs a trial trained, for cost budgets: those it reached, less the start_epoch it continued
+// from (its parent paid for them); a failure that trained none still costs one, so a cost budget
+// always ends.
+int trained_epochs(const nlohmann::json& hparams, const std::string& status, int reached);
 
 class SuccessiveHalving {
  public:

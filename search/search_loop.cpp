@@ -147,10 +147,6 @@ std::optional<SearchLoop::Plan> SearchLoop::plan(std::int64_t ordinal) {
   }
   if (step) {
     p.hparams["epochs"] = epochs;
-    // Continued trials share one schedule, so that a rung's weights are where the next starts.
-    if (experiment_.fidelity->continue_training) {
-      p.hparams["schedule_epochs"] = experiment_.max_epochs();
-    }
     p.changes.push_back({0, 0, "epochs", static_cast<double>(epochs),
                          "rung " + std::to_string(epochs) + " epochs: new candidate in bracket " +
                              std::to_string(step->bracket) +
@@ -183,10 +179,8 @@ trainer::TrialContext SearchLoop::begin_trial(std::int64_t trial_id, std::int64_
     const auto parent = hparams.at("continue_from").get<std::int64_t>();
     context.hparams.erase("continue_from");
     context.init_weights_path = weights_path(parent);
-    // The median rule compares whole curves: this one begins with its parent's epochs.
-    for (const auto& e : store_.epochs(known_.at(static_cast<size_t>(parent)).id)) {
-      progress.curve.push_back(e.val_accuracy);
-    }
+    // The median rule compares whole curves: this one begins with its ancestors' epochs.
+    progress.curve = full_curve(parent);
   }
   // Runs on the evaluating thread: with workers side by side, the store and the completed
   // curves are shared with the loop's thread and guarded by its mutex.
@@ -216,9 +210,14 @@ std::string SearchLoop::weights_path(std::int64_t ordinal) const {
   return (std::filesystem::path(artifacts_dir_) / name).string();
 }
 
-int SearchLoop::epochs_to_train(const nlohmann::json& hparams, int reached) {
-  const int start = hparams.is_object() ? hparams.value("start_epoch", 0) : 0;
-  return std::max(0, reached - start);
+std::vector<double> SearchLoop::full_curve(std::int64_t ordinal) const {
+  const auto& trial = known_.at(static_cast<size_t>(ordinal));
+  std::vector<double> curve;
+  if (trial.hparams.is_object() && trial.hparams.contains("continue_from")) {
+    curve = full_curve(trial.hparams.at("continue_from").get<std::int64_t>());
+  }
+  for (const auto& e : store_.epochs(trial.id)) curve.push_back(e.val_accuracy);
+  return curve;
 }
 
 std::string SearchLoop::stop_reason(const Progress& progress) const {
@@ -292,11 +291,8 @@ SearchLoop::Known SearchLoop::evaluate_and_record(std::int64_t trial_id, std::in
 void SearchLoop::account(const Known& trial, std::int64_t ordinal,
                          const std::optional<SuccessiveHalving::Step>& step) {
   if (step) halving_->record(*step, ordinal, trial.val_accuracy, trial.status == "completed");
-  // Epochs this trial trained (a continued trial's parent paid for the earlier ones); a failure
-  // that trained none still costs one, so a cost budget always ends.
-  int trained = epochs_to_train(trial.hparams, trial.epochs);
-  if (trial.status == "failed") trained = std::max(1, trained);
-  cost_ += static_cast<double>(trained) / experiment_.max_epochs();
+  cost_ += static_cast<double>(trained_epochs(trial.hparams, trial.status, trial.epochs)) /
+           experiment_.max_epochs();
   seconds_ += trial.wall_seconds;
 }
 
@@ -335,9 +331,7 @@ void SearchLoop::run() {
       known_[i] = evaluate_and_record(t.id, t.ordinal, parts_.space->from_json(t.arch), t.hparams,
                                       observes(step));
     } else if (experiment_.early_stopping && t.status == "completed") {
-      std::vector<double> curve;
-      for (const auto& e : store_.epochs(t.id)) curve.push_back(e.val_accuracy);
-      completed_curves_.push_back(std::move(curve));
+      completed_curves_.push_back(full_curve(t.ordinal));
     }
     account(known_[i], t.ordinal, step);
     ++finished;
@@ -416,9 +410,10 @@ void SearchLoop::run_parallel(std::int64_t& finished, std::int64_t& ordinal) {
       job->context = begin_trial(job->id, ordinal, arch, job->hparams, job->progress);
       job->context.device = experiment_.parallel.device_of(slot);
       // Reserve the planned cost so that trials in flight cannot overrun a cost budget.
-      const int planned = epochs_to_train(
-          job->hparams, job->hparams.is_object() ? job->hparams.value("epochs", default_epochs())
-                                                 : default_epochs());
+      const int planned =
+          trained_epochs(job->hparams, "planned",
+                         job->hparams.is_object() ? job->hparams.value("epochs", default_epochs())
+                                                  : default_epochs());
       job->reserved_cost = static_cast<double>(planned) / experiment_.max_epochs();
       cost_ += job->reserved_cost;
       InFlight* raw = job.get();

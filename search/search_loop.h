@@ -40,7 +40,7 @@ class SearchLoop {
   // Runs until the budget (finished trials, or full-training equivalents) is reached.
   void run();
 
-  // Full-training equivalents spent by finished trials: the sum of epochs reached / max epochs.
+  // Full-training equivalents spent by finished trials: the sum of epochs trained / max epochs.
   double cost_spent() const { return cost_; }
 
  private:
@@ -86,9 +86,8 @@ class SearchLoop {
                      const trainer::TrialResult& result, const Progress& progress,
                      const std::string& weights_path);
   std::string weights_path(std::int64_t ordinal) const;
-  // Epochs a trial with these hparams trains to reach `reached` (less than `reached` when it
-  // continues from a lower rung's weights).
-  static int epochs_to_train(const nlohmann::json& hparams, int reached);
+  // A trial's validation curve from epoch 1: a continued trial's begins with its ancestors'.
+  std::vector<double> full_curve(std::int64_t ordinal) const;
   // Why a running trial should stop after this epoch; empty: it goes on.
   std::string stop_reason(const Progress& progress) const;
   static std::string trial_prefix(std::int64_t ordinal, const space::Architecture& arch);

@@ -4,6 +4,7 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <functional>
@@ -14,7 +15,12 @@
 
 namespace nasforge::trainer {
 
+// One batch on its way. Whoever claims it first gathers it: a worker ahead of time, or the
+// training thread itself when no worker has got to it (every oneTBB worker may be busy, e.g.
+// running trials side by side), so next() never waits on a task that cannot run.
 struct BatchPrefetcher::Pending {
+  at::Tensor index;
+  std::atomic<bool> claimed{false};
   std::mutex mutex;
   std::condition_variable ready_changed;
   bool ready = false;
@@ -22,8 +28,7 @@ struct BatchPrefetcher::Pending {
   std::exception_ptr error;
 };
 
-// Tasks are enqueued (fire and forget, with progress guaranteed even where oneTBB starts no
-// worker of its own), and counted so that the prefetcher can wait for them.
+// Tasks are enqueued (fire and forget), and counted so that the prefetcher can wait for them.
 struct BatchPrefetcher::Workers {
   tbb::task_arena arena;
   std::mutex mutex;
@@ -37,11 +42,17 @@ struct BatchPrefetcher::Workers {
       std::lock_guard lock(mutex);
       ++outstanding;
     }
-    arena.enqueue([this, task = std::move(task)] {
-      task();
+    try {
+      arena.enqueue([this, task = std::move(task)] {
+        task();
+        std::lock_guard lock(mutex);
+        if (--outstanding == 0) idle.notify_all();
+      });
+    } catch (...) {
       std::lock_guard lock(mutex);
-      if (--outstanding == 0) idle.notify_all();
-    });
+      --outstanding;
+      throw;
+    }
   }
   void wait() {
     std::unique_lock lock(mutex);
@@ -74,27 +85,35 @@ void BatchPrefetcher::start_epoch(std::vector<at::Tensor> batch_indices) {
 
 void BatchPrefetcher::submit(size_t batch) {
   auto pending = std::make_shared<Pending>();
+  pending->index = batch_indices_[batch];
   pending_.push_back(pending);
-  const auto& index = batch_indices_[batch];
-  workers_->run([this, pending, index] {
-    HostBatch out;
-    std::exception_ptr error;
-    try {
-      auto sizes = images_.sizes().vec();
-      sizes[0] = index.size(0);
-      out.images = at::empty(sizes, images_.options().pinned_memory(pin_));
-      at::index_select_out(out.images, images_, 0, index);
-      out.labels = at::empty({index.size(0)}, labels_.options().pinned_memory(pin_));
-      at::index_select_out(out.labels, labels_, 0, index);
-    } catch (...) {
-      error = std::current_exception();
-    }
-    std::lock_guard lock(pending->mutex);
-    pending->batch = std::move(out);
-    pending->error = error;
-    pending->ready = true;
-    pending->ready_changed.notify_all();
-  });
+  // Not queued (oneTBB refused the task): next() gathers it on the training thread.
+  try {
+    workers_->run([this, pending] {
+      if (!pending->claimed.exchange(true)) gather(*pending);
+    });
+  } catch (const std::exception&) {
+  }
+}
+
+void BatchPrefetcher::gather(Pending& pending) const {
+  HostBatch out;
+  std::exception_ptr error;
+  try {
+    auto sizes = images_.sizes().vec();
+    sizes[0] = pending.index.size(0);
+    out.images = at::empty(sizes, images_.options().pinned_memory(pin_));
+    at::index_select_out(out.images, images_, 0, pending.index);
+    out.labels = at::empty({pending.index.size(0)}, labels_.options().pinned_memory(pin_));
+    at::index_select_out(out.labels, labels_, 0, pending.index);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  std::lock_guard lock(pending.mutex);
+  pending.batch = std::move(out);
+  pending.error = error;
+  pending.ready = true;
+  pending.ready_changed.notify_all();
 }
 
 HostBatch BatchPrefetcher::next() {
@@ -104,6 +123,7 @@ HostBatch BatchPrefetcher::next() {
   ++taken_;
   // Keep `depth` batches in flight.
   if (submitted_ < batch_indices_.size()) submit(submitted_++);
+  if (!pending->claimed.exchange(true)) gather(*pending);
   std::unique_lock lock(pending->mutex);
   pending->ready_changed.wait(lock, [&] { return pending->ready; });
   if (pending->error) std::rethrow_exception(pending->error);

@@ -37,7 +37,8 @@ class BatchPrefetcher {
   // Starts an epoch: one int64 host tensor of sample indices per batch, in order. Batches of the
   // previous epoch not yet taken are dropped.
   void start_epoch(std::vector<at::Tensor> batch_indices);
-  // The next batch of the epoch (waits until it is gathered); rethrows a worker's error.
+  // The next batch of the epoch: gathered ahead by a worker (waits for it to finish), or here
+  // when no worker has started it. Rethrows the gather's error.
   HostBatch next();
   bool exhausted() const { return taken_ == batch_indices_.size(); }
 
@@ -45,6 +46,7 @@ class BatchPrefetcher {
   struct Pending;
   struct Workers;  // a oneTBB arena and a count of its tasks (kept out of this header)
   void submit(size_t batch);
+  void gather(Pending& pending) const;
 
   at::Tensor images_, labels_;
   size_t depth_;

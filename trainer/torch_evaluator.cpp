@@ -45,12 +45,17 @@ TrialResult TorchEvaluator::evaluate(const space::Architecture& arch, const Tria
       torch::manual_seed(context.seed);
       network = space::build_network(space_, arch, data_->shape, data_->num_classes);
     }
+    if (config.start_epoch > 0 && context.init_weights_path.empty()) {
+      throw InternalError("a trial starting at epoch " + std::to_string(config.start_epoch + 1) +
+                          " needs the weights it continues from");
+    }
     if (!context.init_weights_path.empty()) {
-      if (!std::filesystem::exists(context.init_weights_path)) {
-        throw TrainingError("cannot continue training: the weights " + context.init_weights_path +
-                            " are missing");
+      try {
+        load_weights(*network, context.init_weights_path);
+      } catch (const DataError& e) {
+        // The trial fails and the search goes on (a resume would fail the same way again).
+        throw TrainingError(std::string("cannot continue training: ") + e.what());
       }
-      load_weights(*network, context.init_weights_path);
     }
     result.params = network->parameter_count();
     result.flops = network->flops();

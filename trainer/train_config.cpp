@@ -94,22 +94,16 @@ nlohmann::json TrainConfig::to_json() const {
 TrainConfig TrainConfig::with_overrides(const nlohmann::json& hparams,
                                         const std::string& where) const {
   cfg::require_object(hparams, where);
-  cfg::reject_unknown_keys(hparams, where,
-                           {"epochs", "batch_size", "learning_rate", "momentum", "weight_decay",
-                            "schedule_epochs", "start_epoch"});
+  cfg::reject_unknown_keys(
+      hparams, where,
+      {"epochs", "batch_size", "learning_rate", "momentum", "weight_decay", "start_epoch"});
   TrainConfig c = *this;
   apply(c, hparams, where);
-  c.schedule_epochs = cfg::in_range(cfg::optional<int>(hparams, "schedule_epochs", where, 0), 0,
-                                    10000, where + ".schedule_epochs");
   c.start_epoch = cfg::in_range(cfg::optional<int>(hparams, "start_epoch", where, 0), 0, 10000,
                                 where + ".start_epoch");
   if (c.start_epoch >= c.epochs) {
     throw ConfigError(where + ".start_epoch: " + std::to_string(c.start_epoch) +
                       " leaves nothing to train in " + std::to_string(c.epochs) + " epochs");
-  }
-  if (c.schedule_epochs != 0 && c.schedule_epochs < c.epochs) {
-    throw ConfigError(where + ".schedule_epochs: shorter than the " + std::to_string(c.epochs) +
-                      " epochs to train");
   }
   return c;
 }

@@ -20,10 +20,9 @@ struct TrainConfig {
   double weight_decay = 5e-4;
   double label_smoothing = 0.0;
   int warmup_epochs = 0;
-  // The cosine schedule's length in epochs (0: epochs), and the epochs already trained by the
-  // weights a trial starts from: a trial continued from a lower fidelity trains epochs
-  // start_epoch + 1 .. epochs of a schedule of schedule_epochs. Per-trial overrides only.
-  int schedule_epochs = 0;
+  // Epochs already trained by the weights a trial starts from (a trial continued from a lower
+  // fidelity): it trains epochs start_epoch + 1 .. epochs, on a cosine schedule of its own over
+  // those epochs (a warm restart). Per-trial override only.
   int start_epoch = 0;
   int crop_padding = -1;  // -1: 2 for 28px inputs, 4 for 32px
   int flip = -1;          // -1: on for natural images (CIFAR), off otherwise
@@ -35,7 +34,7 @@ struct TrainConfig {
   static TrainConfig from_json(const nlohmann::json& j, const std::string& where);
   nlohmann::json to_json() const;
   // Applies per-trial overrides (learning_rate, batch_size, weight_decay, epochs, momentum,
-  // schedule_epochs, start_epoch).
+  // start_epoch).
   TrainConfig with_overrides(const nlohmann::json& hparams, const std::string& where) const;
 };
 

@@ -148,11 +148,9 @@ class TrainingSession::Impl {
                  SgdOptions{config_.momentum, config_.nesterov, config_.weight_decay});
     if (precision_ == Precision::kFp16) scaler_.emplace(device_);
     steps_per_epoch_ = (n_ + config_.batch_size - 1) / config_.batch_size;
-    const int schedule = config_.schedule_epochs > 0 ? config_.schedule_epochs : config_.epochs;
-    total_steps_ = steps_per_epoch_ * schedule;
+    // A continued trial numbers its epochs on from its weights' and anneals over its own.
+    total_steps_ = steps_per_epoch_ * (config_.epochs - config_.start_epoch);
     warmup_steps_ = steps_per_epoch_ * config_.warmup_epochs;
-    // A continued trial picks the schedule up where its weights left it.
-    step_ = steps_per_epoch_ * config_.start_epoch;
     epoch_ = config_.start_epoch;
     position_ = n_;  // no epoch begun yet
   }
@@ -369,6 +367,10 @@ TrainingOutcome train_network(space::Network& network, const DataSplits& data,
                               const TrainConfig& config, c10::Device device, std::uint64_t seed,
                               const std::function<bool(const EpochRecord&)>& on_epoch,
                               const DeviceTuning& tuning, DataParallel* data_parallel) {
+  if (config.start_epoch >= config.epochs) {
+    throw InternalError("train_network: start_epoch " + std::to_string(config.start_epoch) +
+                        " leaves nothing of " + std::to_string(config.epochs) + " epochs to train");
+  }
   TrainingSession session(network, data, config, device, seed, tuning, data_parallel);
   TrainingOutcome outcome;
   for (int epoch = config.start_epoch + 1; epoch <= config.epochs; ++epoch) {

@@ -5,7 +5,9 @@
 // The step loop never waits for the host: the data set sits on the device as uint8 (normalised,
 // cropped and flipped there), an epoch's shuffling and augmentation draws go to the device in one
 // copy, losses and accuracy are summed on the device, and fp16 overflow skips the step on the
-// device (FusedSgd). The host reads the device once per epoch.
+// device (FusedSgd). The host reads the device once per epoch. A set that stays on the host (too
+// large for the device) is the exception: its batches are gathered on the host, ahead of time by
+// a BatchPrefetcher, and the step waits only when a batch is not ready yet.
 #include <cstdint>
 #include <functional>
 #include <memory>

@@ -1,16 +1,17 @@
-// Fixed hyperparameters and full training vs adaptive hyperparameters (PBT) with successive
-// halving, at an equal wall-clock budget, on Fashion-MNIST. Each run is the real SearchLoop on a
+// Fixed hyperparameters and full training (the quickstart's 3 epochs, and the adaptive
+// variant's longest rung) vs adaptive hyperparameters (PBT) with successive halving, at an equal
+// wall-clock budget, on Fashion-MNIST. Each run is the real SearchLoop on a
 // SQLite store, with `budget.seconds` as a hard limit (a trial still running when it is spent
 // stops at the end of that epoch). The network finally chosen (store.best_trial: the best at the
 // highest fidelity reached) is judged by its validation accuracy and by its accuracy on the
 // 10,000 test images, which the search never sees.
 //
-// The two variants of a seed run side by side, each on one thread, so that they see the same
-// machine load (the machines are noisy); --sequential runs them one after the other instead, each
-// with every core.
+// The variants of a seed run side by side, each on one thread, so that they see the same machine
+// load (the machines are noisy); --sequential runs them one after the other instead, each with
+// every core.
 //
-//   budget_fashion_bench [--seeds N] [--seconds S] [--subset N] [--full-epochs E] [--bracket N]
-//                        [--sequential] [--tmp DIR]
+//   budget_fashion_bench [--seeds N] [--seconds S] [--subset N] [--full-epochs E]
+//                        [--fixed-epochs 3,9] [--bracket N] [--sequential] [--tmp DIR]
 #include <ATen/Parallel.h>
 #include <unistd.h>
 
@@ -40,15 +41,19 @@ using nlohmann::json;
 
 struct Options {
   int seeds = 3;
-  double seconds = 600;
+  double seconds = 900;
   int subset = 10000;
   int full_epochs = 9;  // full training; the adaptive variant's rungs are E/eta^k, k = 0, 1, ...
   int bracket = 0;      // candidates per successive-halving bracket; 0: eta^(rungs - 1)
+  std::vector<int> fixed_epochs = {3, 9};  // one fixed variant per entry
   bool sequential = false;
   std::string tmp = fs::temp_directory_path().string();
 };
 
 constexpr int kEta = 3;
+constexpr const char* kUsage =
+    "budget_fashion_bench [--seeds N] [--seconds S] [--subset N] [--full-epochs E] "
+    "[--fixed-epochs 3,9] [--bracket N] [--sequential] [--tmp DIR]";
 
 json base_experiment(const Options& o, std::uint64_t seed) {
   return {{"name", "fashion-budget"},
@@ -163,38 +168,51 @@ Outcome run_one(const json& config, const Options& o, const std::string& tag) {
   return out;
 }
 
-// Runs both variants of a seed, side by side on one thread each, or one after the other.
-std::pair<Outcome, Outcome> run_seed(const Options& o, int seed) {
-  auto fixed_config = base_experiment(o, static_cast<std::uint64_t>(seed));
-  auto adaptive_config = fixed_config;
-  adaptive_config.update(adaptive_keys(o));
-  const auto seed_text = std::to_string(seed);
-  Outcome fixed, adaptive;
-  auto guarded = [&](const json& config, const std::string& tag, Outcome& out) {
+struct Variant {
+  std::string name;
+  json config;
+};
+
+// fixed-E for each --fixed-epochs E (fixed hyperparameters, every trial trained E epochs), and
+// adaptive (PBT + successive halving up to --full-epochs, continuing promoted trials).
+std::vector<Variant> variants_for(const Options& o, int seed) {
+  std::vector<Variant> out;
+  const auto base = base_experiment(o, static_cast<std::uint64_t>(seed));
+  for (int epochs : o.fixed_epochs) {
+    auto config = base;
+    config["training"]["epochs"] = epochs;
+    out.push_back({"fixed-" + std::to_string(epochs), config});
+  }
+  auto adaptive = base;
+  adaptive.update(adaptive_keys(o));
+  out.push_back({"adaptive", adaptive});
+  return out;
+}
+
+// Runs every variant of a seed, side by side on one thread each, or one after the other.
+std::vector<Outcome> run_seed(const Options& o, const std::vector<Variant>& variants, int seed) {
+  std::vector<Outcome> outcomes(variants.size());
+  auto guarded = [&](size_t i) {
     try {
-      out = run_one(config, o, tag);
+      outcomes[i] = run_one(variants[i].config, o, variants[i].name + "-" + std::to_string(seed));
     } catch (const std::exception& e) {
-      out.error = e.what();
+      outcomes[i].error = e.what();
     }
   };
   if (o.sequential) {
-    guarded(fixed_config, "fixed-" + seed_text, fixed);
-    guarded(adaptive_config, "adaptive-" + seed_text, adaptive);
+    for (size_t i = 0; i < variants.size(); ++i) guarded(i);
   } else {
-    std::thread a([&] { guarded(fixed_config, "fixed-" + seed_text, fixed); });
-    std::thread b([&] { guarded(adaptive_config, "adaptive-" + seed_text, adaptive); });
-    a.join();
-    b.join();
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < variants.size(); ++i) threads.emplace_back(guarded, i);
+    for (auto& t : threads) t.join();
   }
-  for (const auto* out : {&fixed, &adaptive}) {
-    if (!out->error.empty()) throw InternalError("seed " + seed_text + ": " + out->error);
+  for (size_t i = 0; i < variants.size(); ++i) {
+    if (!outcomes[i].error.empty()) {
+      throw InternalError(variants[i].name + ", seed " + std::to_string(seed) + ": " +
+                          outcomes[i].error);
+    }
   }
-  return {fixed, adaptive};
-}
-
-void print_row(const char* variant, int seed, const Outcome& r) {
-  std::printf("%-9s %4d %8.4f %8.4f %6d %7d %5d %8.0f\n", variant, seed, r.val, r.test,
-              r.best_epochs, r.trials, r.full, r.seconds);
+  return outcomes;
 }
 
 using bench::mean;
@@ -216,6 +234,8 @@ int run(int argc, char** argv) {
       o.subset = std::stoi(value());
     } else if (arg == "--full-epochs") {
       o.full_epochs = std::stoi(value());
+    } else if (arg == "--fixed-epochs") {
+      o.fixed_epochs = bench::parse_sorted_ints(value());
     } else if (arg == "--bracket") {
       o.bracket = std::stoi(value());
     } else if (arg == "--sequential") {
@@ -223,40 +243,52 @@ int run(int argc, char** argv) {
     } else if (arg == "--tmp") {
       o.tmp = value();
     } else {
-      std::cout << "budget_fashion_bench [--seeds N] [--seconds S] [--subset N] [--full-epochs E] "
-                   "[--bracket N] [--sequential] [--tmp DIR]\n";
+      std::cout << kUsage << "\n";
       return arg == "--help" ? 0 : 2;
     }
   }
   if (o.full_epochs < kEta) throw ConfigError("--full-epochs: at least " + std::to_string(kEta));
   log::set_level(log::Level::kWarn);
   std::printf(
-      "Fashion-MNIST (%d training images), %.0f s of evaluation per run, full training %d "
-      "epochs, %d seeds, %s\n",
-      o.subset, o.seconds, o.full_epochs, o.seeds,
+      "Fashion-MNIST (%d training images), %.0f s of evaluation per run, %d seeds, %s\n", o.subset,
+      o.seconds, o.seeds,
       o.sequential ? "variants one after the other" : "variants side by side, one thread each");
   std::printf("adaptive: %s\n", adaptive_keys(o).dump().c_str());
   std::printf("%-9s %4s %8s %8s %6s %7s %5s %8s\n", "variant", "seed", "val", "test", "epochs",
               "trials", "full", "eval_s");
-  std::vector<double> fixed_val, fixed_test, adaptive_val, adaptive_test, diff_val, diff_test;
+  std::vector<std::string> names;
+  std::vector<std::vector<double>> val, test;
   for (int seed = 1; seed <= o.seeds; ++seed) {
-    const auto [f, a] = run_seed(o, seed);
-    print_row("fixed", seed, f);
-    print_row("adaptive", seed, a);
+    const auto variants = variants_for(o, seed);
+    const auto outcomes = run_seed(o, variants, seed);
+    names.clear();
+    val.resize(variants.size());
+    test.resize(variants.size());
+    for (size_t i = 0; i < variants.size(); ++i) {
+      const auto& r = outcomes[i];
+      names.push_back(variants[i].name);
+      std::printf("%-9s %4d %8.4f %8.4f %6d %7d %5d %8.0f\n", variants[i].name.c_str(), seed, r.val,
+                  r.test, r.best_epochs, r.trials, r.full, r.seconds);
+      val[i].push_back(r.val);
+      test[i].push_back(r.test);
+    }
     std::fflush(stdout);
-    fixed_val.push_back(f.val);
-    fixed_test.push_back(f.test);
-    adaptive_val.push_back(a.val);
-    adaptive_test.push_back(a.test);
-    diff_val.push_back(a.val - f.val);
-    diff_test.push_back(a.test - f.test);
   }
-  const double n = static_cast<double>(diff_test.size());
-  std::printf("mean fixed:    val %.4f  test %.4f\n", mean(fixed_val), mean(fixed_test));
-  std::printf("mean adaptive: val %.4f  test %.4f\n", mean(adaptive_val), mean(adaptive_test));
-  std::printf("adaptive - fixed (paired by seed): val %+.4f +- %.4f, test %+.4f +- %.4f (s.e.)\n",
-              mean(diff_val), stddev(diff_val) / std::sqrt(n), mean(diff_test),
-              stddev(diff_test) / std::sqrt(n));
+  const size_t adaptive = names.size() - 1;
+  for (size_t i = 0; i < names.size(); ++i) {
+    std::printf("mean %-9s val %.4f  test %.4f\n", names[i].c_str(), mean(val[i]), mean(test[i]));
+  }
+  const double n = static_cast<double>(o.seeds);
+  for (size_t i = 0; i < adaptive; ++i) {
+    std::vector<double> dv, dt;
+    for (size_t s = 0; s < val[i].size(); ++s) {
+      dv.push_back(val[adaptive][s] - val[i][s]);
+      dt.push_back(test[adaptive][s] - test[i][s]);
+    }
+    std::printf("adaptive - %-9s (paired by seed): val %+.4f +- %.4f, test %+.4f +- %.4f (s.e.)\n",
+                names[i].c_str(), mean(dv), stddev(dv) / std::sqrt(n), mean(dt),
+                stddev(dt) / std::sqrt(n));
+  }
   return 0;
 }
 

@@ -25,7 +25,8 @@ class TenSecondEvaluator final : public trainer::Evaluator {
   }
 };
 
-// Five epochs of four seconds each, reported through the context like the trainer does.
+// Epochs of four seconds each (five, or the trial's "epochs"), with accuracy rising by epoch,
+// reported through the context like the trainer does.
 class EpochsEvaluator final : public trainer::Evaluator {
  public:
   std::string type() const override { return "epochs"; }
@@ -33,16 +34,17 @@ class EpochsEvaluator final : public trainer::Evaluator {
                                 const trainer::TrialContext& context) override {
     trainer::TrialResult result;
     result.status = trainer::TrialStatus::kCompleted;
-    for (int epoch = 1; epoch <= 5; ++epoch) {
+    const int epochs = context.hparams.value("epochs", 5);
+    for (int epoch = 1; epoch <= epochs; ++epoch) {
       trainer::EpochRecord record;
       record.epoch = epoch;
-      record.val_accuracy = 0.1 * epoch;
+      record.val_accuracy = 0.001 * epoch;
       record.seconds = 4;
       result.epochs = epoch;
       result.val_accuracy = record.val_accuracy;
       result.wall_seconds += record.seconds;
       if (!context.on_epoch(record)) {
-        if (epoch < 5) result.status = trainer::TrialStatus::kPruned;
+        if (epoch < epochs) result.status = trainer::TrialStatus::kPruned;
         break;
       }
     }
@@ -102,7 +104,32 @@ TEST_CASE("a trial still running when the time budget is spent stops at that epo
   CHECK(trials[2].outcome.epochs == 3);
   CHECK(trials[2].outcome.error == "time budget spent");
   CHECK(store.epochs(trials[2].id).size() == 3);
-  // The stopped trial is not the best: that one is judged at the full fidelity.
   REQUIRE(store.best_trial(id));
   CHECK(store.best_trial(id)->outcome.epochs == 5);
+}
+
+TEST_CASE("a trial stopped by the time budget is never the best, however far it got", "[search]") {
+  TempDir dir("seconds-best");
+  // Three 12-epoch trials (144 s), then the promotion to 200 epochs stops after epoch 14: more
+  // epochs and a higher accuracy than any completed trial.
+  auto config = table_experiment(200);
+  config["fidelity"] = {
+      {"type", "successive_halving"}, {"rungs", {12, 200}}, {"eta", 3}, {"bracket_size", 3}};
+  const auto experiment = search::Experiment::from_json(config, "e");
+  auto store = store::SqliteStore::create(dir.file("s.db"));
+  const auto id = store.create_experiment(experiment.name, experiment.to_json());
+  search::SearchParts parts;
+  parts.space = space::make_search_space(experiment.space);
+  parts.evaluator = std::make_unique<EpochsEvaluator>();
+  search::SearchLoop loop(store, id, experiment, parts, dir.file("s.db.artifacts"));
+  loop.run();
+  const auto trials = store.trials(id);
+  REQUIRE(trials.size() == 4);
+  CHECK(trials[3].status == "pruned");
+  CHECK(trials[3].outcome.epochs == 14);
+  CHECK(trials[3].outcome.error == "time budget spent");
+  const auto best = store.best_trial(id);
+  REQUIRE(best);
+  CHECK(best->status == "completed");
+  CHECK(best->outcome.epochs == 12);
 }

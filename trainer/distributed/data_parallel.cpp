@@ -81,11 +81,6 @@ TrialResult DataParallelEvaluator::evaluate(const space::Architecture& arch,
   TrialResult result;
   const auto device = context_.device();
   try {
-    if (!context.init_weights_path.empty()) {
-      throw TrainingError(
-          "continuing a trial from saved weights is not supported for "
-          "data-parallel trials");
-    }
     const auto config = config_.with_overrides(context.hparams, "trial hparams");
     torch::manual_seed(context.seed);
     auto network = space::build_network(space_, arch, data_->shape, data_->num_classes);
@@ -137,6 +132,11 @@ TrialLeader::~TrialLeader() {
 }
 
 TrialResult TrialLeader::evaluate(const space::Architecture& arch, const TrialContext& context) {
+  // Checked before the other ranks are told anything, so that they never start a trial that rank
+  // 0 refuses (the search refuses "fidelity.continue" for data-parallel runs up front).
+  if (!context.init_weights_path.empty()) {
+    throw InternalError("data-parallel trials cannot continue from saved weights");
+  }
   const nlohmann::json message = {{"version", 1},
                                   {"architecture", space_.to_json(arch)},
                                   {"trial_id", context.trial_id},
