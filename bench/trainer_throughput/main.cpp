@@ -6,9 +6,15 @@
 //
 //   trainer_throughput [--quick] [--device auto|cpu|cuda] [--models resnet20,densenet]
 //                      [--batches 256,512] [--precisions fp32,bf16,fp16]
-//                      [--layouts auto|nchw|nhwc|both] [--steps N] [--warmup N] [--repeats N]
-//                      [--python python3] [--torch-pythonpath DIR] [--script eager.py]
-//                      [--no-eager]
+//                      [--layouts auto|nchw|nhwc|both] [--data device,host,prefetch]
+//                      [--steps N] [--warmup N] [--repeats N] [--python python3]
+//                      [--torch-pythonpath DIR] [--script eager.py] [--no-eager]
+//
+// --data: where the training set lives. device (default): resident on the device, as the
+// trainer does when it fits; host: on the host, each batch gathered and copied in its step;
+// prefetch: on the host, batches gathered ahead by the BatchPrefetcher's oneTBB workers. Only
+// "device" is compared with eager (whose data is resident); the host rows show what a set that
+// does not fit costs, and how much of it prefetching hides.
 //
 // The Python side runs with PYTHONPATH=--torch-pythonpath (default: $NASFORGE_TORCH_PYTHONPATH,
 // else /root/.cache/nasforge/torch-2.11.0), so both sides use the same PyTorch build.
@@ -27,6 +33,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/errors.h"
@@ -68,6 +75,7 @@ struct Options {
   std::vector<int> batches;             // default per device
   std::vector<std::string> precisions;  // default per device
   std::string layouts = "auto";
+  std::vector<std::string> data = {"device"};
   int steps = 0, warmup = 0, repeats = 0;  // default per device
   std::string python = "python3";
   std::string torch_pythonpath;
@@ -119,6 +127,8 @@ Options parse_args(int argc, char** argv) {
       o.precisions = split(value());
     else if (flag == "--layouts")
       o.layouts = value();
+    else if (flag == "--data")
+      o.data = split(value());
     else if (flag == "--steps")
       o.steps = to_int(value(), flag);
     else if (flag == "--warmup")
@@ -134,11 +144,17 @@ Options parse_args(int argc, char** argv) {
     else if (flag == "--help" || flag == "-h") {
       std::cout << "usage: trainer_throughput [--quick] [--device auto|cpu|cuda] [--models "
                    "resnet20,densenet] [--batches 256,512] [--precisions fp32,bf16,fp16] "
-                   "[--layouts auto|nchw|nhwc|both] [--steps N] [--warmup N] [--repeats N] "
+                   "[--layouts auto|nchw|nhwc|both] [--data device,host,prefetch] [--steps N] "
+                   "[--warmup N] [--repeats N] "
                    "[--python python3] [--torch-pythonpath DIR] [--script eager.py] [--no-eager]\n";
       std::exit(0);
     } else {
       throw ConfigError("unknown flag '" + flag + "' (see --help)");
+    }
+  }
+  for (const auto& d : o.data) {
+    if (d != "device" && d != "host" && d != "prefetch") {
+      throw ConfigError("--data: expected device, host or prefetch, got '" + d + "'");
     }
   }
   if (o.layouts != "auto" && o.layouts != "nchw" && o.layouts != "nhwc" && o.layouts != "both") {
@@ -225,6 +241,16 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
 }
 
+// Every (layout, data placement) pair, layouts outermost.
+std::vector<std::pair<bool, std::string>> combinations(const std::vector<bool>& layouts,
+                                                       const std::vector<std::string>& data) {
+  std::vector<std::pair<bool, std::string>> out;
+  for (bool layout : layouts) {
+    for (const auto& d : data) out.emplace_back(layout, d);
+  }
+  return out;
+}
+
 int run(int argc, char** argv) {
   auto o = parse_args(argc, argv);
   const auto device = trainer::resolve_device(o.device);
@@ -240,8 +266,8 @@ int run(int argc, char** argv) {
             << " alternating repeats\n";
   std::ostringstream table;
   char line[256];
-  std::snprintf(line, sizeof line, "%-9s %5s %-9s %-6s %-6s %15s %12s %6s\n", "model", "batch",
-                "precision", "layout", "device", "nasforge img/s", "eager img/s", "ratio");
+  std::snprintf(line, sizeof line, "%-9s %5s %-9s %-6s %-6s %-8s %15s %12s %6s\n", "model", "batch",
+                "precision", "layout", "device", "data", "nasforge img/s", "eager img/s", "ratio");
   table << line;
   bool params_match = true;
 
@@ -290,7 +316,8 @@ int run(int argc, char** argv) {
     for (const auto& precision_name : o.precisions) {
       const auto precision = parse_precision(precision_name);
       for (int batch : o.batches) {
-        for (bool channels_last : layouts) {
+        for (const auto& [channels_last, data_mode] : combinations(layouts, o.data)) {
+          const bool compare = o.eager && data_mode == "device";
           const auto data = synthetic_cifar(8LL * batch);
           trainer::TrainConfig config;
           config.batch_size = batch;
@@ -300,6 +327,8 @@ int run(int argc, char** argv) {
           auto network = space::build_network(space, arch, data.shape, data.num_classes);
           trainer::DeviceTuning tuning;
           tuning.channels_last = channels_last;
+          tuning.resident_data = data_mode == "device";
+          if (data_mode == "host") tuning.prefetch_batches = 0;
           trainer::TrainingSession session(*network, data, config, device, 0, tuning);
           session.run_steps(o.warmup);
           session.synchronize();
@@ -310,7 +339,7 @@ int run(int argc, char** argv) {
             session.synchronize();
             const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
             ours.push_back(static_cast<double>(o.steps) * batch / seconds);
-            if (!o.eager) continue;
+            if (!compare) continue;
             std::ostringstream args;
             args << "--arch " << quoted(arch_file.string()) << " --device " << device.str()
                  << " --precision " << precision_name << " --channels-last " << channels_last
@@ -323,11 +352,11 @@ int run(int argc, char** argv) {
           const double ours_median = median(ours);
           const double eager_median = eager.empty() ? 0.0 : median(eager);
           std::snprintf(
-              line, sizeof line, "%-9s %5d %-9s %-6s %-6s %15.1f %12s %6s\n", model->name.c_str(),
-              batch,
+              line, sizeof line, "%-9s %5d %-9s %-6s %-6s %-8s %15.1f %12s %6s\n",
+              model->name.c_str(), batch,
               trainer::to_string(trainer::effective_precision(precision, device.type())).c_str(),
-              channels_last ? "nhwc" : "nchw", device.is_cuda() ? "cuda" : "cpu", ours_median,
-              eager.empty() ? "-" : fixed(eager_median, 1).c_str(),
+              channels_last ? "nhwc" : "nchw", device.is_cuda() ? "cuda" : "cpu", data_mode.c_str(),
+              ours_median, eager.empty() ? "-" : fixed(eager_median, 1).c_str(),
               eager.empty() ? "-" : fixed(ours_median / eager_median, 2).c_str());
           table << line;
           std::cout << line << std::flush;
