@@ -184,7 +184,10 @@ trainer::TrialContext SearchLoop::begin_trial(std::int64_t trial_id, std::int64_
   }
   // Runs on the evaluating thread: with workers side by side, the store and the completed
   // curves are shared with the loop's thread and guarded by its mutex.
-  context.on_epoch = [this, trial_id, prefix, &progress](const trainer::EpochRecord& e) {
+  const int last_epoch =
+      hparams.is_object() ? hparams.value("epochs", default_epochs()) : default_epochs();
+  context.on_epoch = [this, trial_id, prefix, last_epoch,
+                      &progress](const trainer::EpochRecord& e) {
     std::lock_guard lock(mutex_);
     store_.append_epoch(trial_id,
                         {e.epoch, e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy,
@@ -195,7 +198,8 @@ trainer::TrialContext SearchLoop::begin_trial(std::int64_t trial_id, std::int64_
     log::info(prefix + std::string(line));
     progress.curve.push_back(e.val_accuracy);
     progress.seconds += e.seconds;
-    progress.stop_reason = stop_reason(progress);
+    // After its last epoch a trial is complete: there is nothing left to stop.
+    progress.stop_reason = e.epoch < last_epoch ? stop_reason(progress) : std::string();
     if (progress.stop_reason.empty()) return true;
     log::info(prefix + " " + progress.stop_reason + " at epoch " + std::to_string(e.epoch) +
               "; stopping it");
