@@ -62,6 +62,22 @@ json table_experiment(double seconds) {
            {{"type", "nb201-table"}, {"path", nb201_table_path()}, {"column", "cifar10_valid"}}}};
 }
 
+// Runs `config` in dir/s.db with `evaluator` standing in for training; returns the store.
+store::SqliteStore run_search(const TempDir& dir, const json& config,
+                              std::unique_ptr<trainer::Evaluator> evaluator) {
+  const auto experiment = search::Experiment::from_json(config, "e");
+  {
+    auto store = store::SqliteStore::create(dir.file("s.db"));
+    const auto id = store.create_experiment(experiment.name, experiment.to_json());
+    search::SearchParts parts;
+    parts.space = space::make_search_space(experiment.space);
+    parts.evaluator = std::move(evaluator);
+    search::SearchLoop loop(store, id, experiment, parts, dir.file("s.db.artifacts"));
+    loop.run();
+  }
+  return store::SqliteStore::open(dir.file("s.db"));
+}
+
 }  // namespace
 
 TEST_CASE("a wall-clock budget stops proposing once the evaluation time is spent", "[search]") {
@@ -70,15 +86,9 @@ TEST_CASE("a wall-clock budget stops proposing once the evaluation time is spent
   const auto experiment = search::Experiment::from_json(config, "e");
   CHECK(experiment.seconds == 35);
   CHECK(search::Experiment::from_json(experiment.to_json(), "e").seconds == 35);
-  auto store = store::SqliteStore::create(dir.file("s.db"));
-  const auto id = store.create_experiment(experiment.name, experiment.to_json());
-  search::SearchParts parts;
-  parts.space = space::make_search_space(experiment.space);
-  parts.evaluator = std::make_unique<TenSecondEvaluator>();
-  search::SearchLoop loop(store, id, experiment, parts, dir.file("s.db.artifacts"));
-  loop.run();
+  auto store = run_search(dir, config, std::make_unique<TenSecondEvaluator>());
   // 10 + 10 + 10 < 35, so a fourth trial starts; after it 40 >= 35 and the search ends.
-  CHECK(store.trials(id).size() == 4);
+  CHECK(store.trials(store.experiment().id).size() == 4);
 
   config["budget"]["seconds"] = -1;
   CHECK_THROWS_WITH(search::Experiment::from_json(config, "e"),
@@ -87,14 +97,8 @@ TEST_CASE("a wall-clock budget stops proposing once the evaluation time is spent
 
 TEST_CASE("a trial still running when the time budget is spent stops at that epoch", "[search]") {
   TempDir dir("seconds-stop");
-  const auto experiment = search::Experiment::from_json(table_experiment(50), "e");
-  auto store = store::SqliteStore::create(dir.file("s.db"));
-  const auto id = store.create_experiment(experiment.name, experiment.to_json());
-  search::SearchParts parts;
-  parts.space = space::make_search_space(experiment.space);
-  parts.evaluator = std::make_unique<EpochsEvaluator>();
-  search::SearchLoop loop(store, id, experiment, parts, dir.file("s.db.artifacts"));
-  loop.run();
+  auto store = run_search(dir, table_experiment(50), std::make_unique<EpochsEvaluator>());
+  const auto id = store.experiment().id;
   // Two trials of 20 s complete; the third reaches 40 + 12 >= 50 after its third epoch.
   const auto trials = store.trials(id);
   REQUIRE(trials.size() == 3);
@@ -115,14 +119,8 @@ TEST_CASE("a trial stopped by the time budget is never the best, however far it 
   auto config = table_experiment(200);
   config["fidelity"] = {
       {"type", "successive_halving"}, {"rungs", {12, 200}}, {"eta", 3}, {"bracket_size", 3}};
-  const auto experiment = search::Experiment::from_json(config, "e");
-  auto store = store::SqliteStore::create(dir.file("s.db"));
-  const auto id = store.create_experiment(experiment.name, experiment.to_json());
-  search::SearchParts parts;
-  parts.space = space::make_search_space(experiment.space);
-  parts.evaluator = std::make_unique<EpochsEvaluator>();
-  search::SearchLoop loop(store, id, experiment, parts, dir.file("s.db.artifacts"));
-  loop.run();
+  auto store = run_search(dir, config, std::make_unique<EpochsEvaluator>());
+  const auto id = store.experiment().id;
   const auto trials = store.trials(id);
   REQUIRE(trials.size() == 4);
   CHECK(trials[3].status == "pruned");
