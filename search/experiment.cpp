@@ -91,6 +91,11 @@ Experiment Experiment::from_json(const nlohmann::json& j, const std::string& whe
                       ".fidelity.continue: a table lookup has no weights to continue from; "
                       "use it with the \"train\" evaluator");
   }
+  if (e.fidelity && e.fidelity->extend_best && e.seconds <= 0) {
+    throw ConfigError(where +
+                      ".fidelity.extend_best: needs a time budget (\"budget\": {\"seconds\": "
+                      "...}) to size the extension by");
+  }
   if (e.fidelity && e.parallel.workers > 1) {
     throw ConfigError(where +
                       ".parallel.workers: trials side by side are not supported with a "

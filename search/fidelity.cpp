@@ -12,7 +12,8 @@ namespace cfg = nasforge::config;
 
 FidelityOptions FidelityOptions::from_json(const nlohmann::json& j, const std::string& where) {
   cfg::require_object(j, where);
-  cfg::reject_unknown_keys(j, where, {"type", "rungs", "eta", "bracket_size", "continue"});
+  cfg::reject_unknown_keys(j, where,
+                           {"type", "rungs", "eta", "bracket_size", "continue", "extend_best"});
   FidelityOptions o;
   o.type = cfg::optional<std::string>(j, "type", where, o.type);
   if (o.type != "successive_halving" && o.type != "hyperband") {
@@ -33,6 +34,12 @@ FidelityOptions FidelityOptions::from_json(const nlohmann::json& j, const std::s
   o.bracket_size = cfg::in_range(cfg::optional<int>(j, "bracket_size", where, 0), 0, 1'000'000,
                                  where + ".bracket_size");
   o.continue_training = cfg::optional<bool>(j, "continue", where, false);
+  o.extend_best = cfg::optional<bool>(j, "extend_best", where, false);
+  if (o.extend_best && !o.continue_training) {
+    throw ConfigError(where +
+                      ".extend_best: needs \"continue\": true (the best network trains further "
+                      "from its weights)");
+  }
   if (o.bracket_size == 0) {
     o.bracket_size = static_cast<int>(std::pow(o.eta, static_cast<double>(o.rungs.size() - 1)));
   }
@@ -44,7 +51,8 @@ nlohmann::json FidelityOptions::to_json() const {
           {"rungs", rungs},
           {"eta", eta},
           {"bracket_size", bracket_size},
-          {"continue", continue_training}};
+          {"continue", continue_training},
+          {"extend_best", extend_best}};
 }
 
 int trained_epochs(const nlohmann::json& hparams, const std::string& status, int reached) {
@@ -121,6 +129,22 @@ SuccessiveHalving::Step SuccessiveHalving::next() {
     }
     start_bracket(bracket_ + 1);
   }
+}
+
+int SuccessiveHalving::epochs_to_finish(const Step& step) const {
+  if (step.bracket != bracket_) throw InternalError("SuccessiveHalving: step of another bracket");
+  const int k = static_cast<int>(options_.rungs.size());
+  int epochs = 0;
+  int planned = size_;
+  for (int r = start_; r < k; ++r) {
+    if (r > start_) planned = std::max(1, planned / options_.eta);
+    const auto done = static_cast<int>(entries_[static_cast<size_t>(r)].size());
+    const int cost =
+        options_.rungs[static_cast<size_t>(r)] -
+        (options_.continue_training && r > start_ ? options_.rungs[static_cast<size_t>(r - 1)] : 0);
+    epochs += std::max(0, planned - done) * cost;
+  }
+  return epochs;
 }
 
 void SuccessiveHalving::record(const Step& step, std::int64_t ordinal, double score, bool usable) {

@@ -23,6 +23,11 @@ struct FidelityOptions {
   // rungs, annealing over them (a warm restart, as in SGDR); false: it trains from scratch.
   // Either way every rung's result is that of an annealed network.
   bool continue_training = false;
+  // With a time budget and continue: when the rest of the current bracket cannot finish in the
+  // time left, the search ends by training the best network at the last rung further, from its
+  // weights, for as many epochs as the time left allows (instead of starting steps that the
+  // budget would cut short).
+  bool extend_best = false;
 
   static FidelityOptions from_json(const nlohmann::json& j, const std::string& where);
   nlohmann::json to_json() const;
@@ -57,6 +62,11 @@ class SuccessiveHalving {
   // Indices of the entries promoted from a rung with these scores: the top floor(n / eta) (at
   // least one), best first, ties to the earlier entry.
   static std::vector<size_t> promoted(const std::vector<double>& scores, int eta);
+
+  // Epochs the current bracket still needs to finish after `step` (as returned by next(), not yet
+  // recorded) starts, counting `step` itself and assuming every result is usable; promotions
+  // that continue cost only the epochs they add.
+  int epochs_to_finish(const Step& step) const;
 
   const FidelityOptions& options() const { return options_; }
 

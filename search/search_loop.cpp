@@ -88,7 +88,58 @@ bool SearchLoop::observes(const std::optional<SuccessiveHalving::Step>& step) co
   return !step || (!step->promotion && step->rung == 0);
 }
 
+bool SearchLoop::is_extension(const nlohmann::json& hparams) const {
+  return experiment_.fidelity && hparams.is_object() &&
+         hparams.value("epochs", 0) > experiment_.fidelity->max_epochs();
+}
+
+bool SearchLoop::fits_in_time(const SuccessiveHalving::Step& step) const {
+  const double trained = cost_ * experiment_.max_epochs();
+  if (trained <= 0) return true;  // nothing measured yet
+  const double per_epoch = seconds_ / trained;
+  return halving_->epochs_to_finish(step) * per_epoch <= experiment_.seconds - seconds_;
+}
+
+std::optional<size_t> SearchLoop::best_at_last_rung() const {
+  std::optional<size_t> best;
+  for (size_t i = 0; i < known_.size(); ++i) {
+    const auto& k = known_[i];
+    if (k.status != "completed" || k.epochs != experiment_.fidelity->max_epochs()) continue;
+    if (!best || k.val_accuracy > known_[*best].val_accuracy) best = i;
+  }
+  return best;
+}
+
+std::optional<SearchLoop::Plan> SearchLoop::extension(
+    size_t best, const SuccessiveHalving::Step& abandoned) const {
+  const int last_rung = experiment_.fidelity->max_epochs();
+  const auto& parent = known_[best];
+  const int trained = trained_epochs(parent.hparams, parent.status, parent.epochs);
+  const double per_epoch = parent.wall_seconds / std::max(1, trained);
+  const double left = experiment_.seconds - seconds_;
+  // A margin of 5 %: an extension cut short by the budget is wasted (never taken as the best).
+  int extra = static_cast<int>(left / (per_epoch * 1.05));
+  if (experiment_.cost > 0) {
+    extra = std::min(extra, static_cast<int>((experiment_.cost - cost_) * last_rung + 1e-9));
+  }
+  if (extra < 1) return std::nullopt;
+  Plan p{parts_.space->from_json(parent.arch), parent.hparams, {}, false, std::nullopt};
+  p.hparams["epochs"] = last_rung + extra;
+  p.hparams["start_epoch"] = last_rung;
+  p.hparams["continue_from"] = static_cast<std::int64_t>(best);
+  char reason[320];
+  std::snprintf(reason, sizeof reason,
+                "extend: %.0f s left cannot finish bracket %d (about %d more epochs); trial %zu, "
+                "the best at %d epochs (val acc %.4f, %.1f s per epoch), trains %d more from its "
+                "weights",
+                left, abandoned.bracket, halving_->epochs_to_finish(abandoned), best, last_rung,
+                parent.val_accuracy, per_epoch, extra);
+  p.changes.push_back({0, 0, "epochs", static_cast<double>(last_rung + extra), reason});
+  return p;
+}
+
 std::optional<SearchLoop::Plan> SearchLoop::plan(std::int64_t ordinal) {
+  if (extended_) return std::nullopt;
   std::optional<SuccessiveHalving::Step> step;
   if (halving_) step = halving_->next();
   const int epochs = step ? step->epochs : default_epochs();
@@ -101,6 +152,11 @@ std::optional<SearchLoop::Plan> SearchLoop::plan(std::int64_t ordinal) {
     return std::nullopt;
   }
   if (experiment_.seconds > 0 && seconds_ >= experiment_.seconds) return std::nullopt;
+  if (step && experiment_.fidelity->extend_best && !fits_in_time(*step)) {
+    // With no network at the last rung yet, the bracket goes on (the budget may cut it short);
+    // with one, the search ends with its extension, or now if not one epoch of it fits.
+    if (const auto best = best_at_last_rung()) return extension(*best, *step);
+  }
   const auto& space = *parts_.space;
   if (step && step->promotion) {
     const auto& parent = known_.at(static_cast<size_t>(step->parent));
@@ -295,6 +351,7 @@ SearchLoop::Known SearchLoop::evaluate_and_record(std::int64_t trial_id, std::in
 void SearchLoop::account(const Known& trial, std::int64_t ordinal,
                          const std::optional<SuccessiveHalving::Step>& step) {
   if (step) halving_->record(*step, ordinal, trial.val_accuracy, trial.status == "completed");
+  if (is_extension(trial.hparams)) extended_ = true;
   cost_ += static_cast<double>(trained_epochs(trial.hparams, trial.status, trial.epochs)) /
            experiment_.max_epochs();
   seconds_ += trial.wall_seconds;
@@ -306,6 +363,7 @@ void SearchLoop::run() {
   completed_curves_.clear();
   cost_ = 0;
   seconds_ = 0;
+  extended_ = false;
   if (experiment_.fidelity) halving_.emplace(*experiment_.fidelity);
   std::int64_t finished = 0;
   for (const auto& t : trials) {
@@ -321,7 +379,7 @@ void SearchLoop::run() {
   for (size_t i = 0; i < trials.size(); ++i) {
     const auto& t = trials[i];
     std::optional<SuccessiveHalving::Step> step;
-    if (halving_) {
+    if (halving_ && !is_extension(t.hparams)) {
       step = halving_->next();
       if (!t.hparams.is_object() || t.hparams.value("epochs", -1) != step->epochs) {
         throw StoreError(store_.path() + ": trial " + std::to_string(t.ordinal) +

@@ -69,6 +69,16 @@ class SearchLoop {
   };
 
   store::ControllerSnapshot snapshot(std::int64_t step) const;
+  // fidelity.extend_best: whether the rest of the current bracket, from `step` on, fits in the
+  // time left (at the finished trials' mean seconds per epoch).
+  bool fits_in_time(const SuccessiveHalving::Step& step) const;
+  // The best completed trial at the last rung, by ordinal.
+  std::optional<size_t> best_at_last_rung() const;
+  // The search's last trial under extend_best: trial `best` trains on from its weights for the
+  // epochs the time left allows (nothing if not even one fits), instead of `abandoned`.
+  std::optional<Plan> extension(size_t best, const SuccessiveHalving::Step& abandoned) const;
+  // A trial trained beyond the last rung: an extension, outside the fidelity schedule.
+  bool is_extension(const nlohmann::json& hparams) const;
   // The next trial, or nothing when it would exceed the cost budget.
   std::optional<Plan> plan(std::int64_t ordinal);
   Known evaluate_and_record(std::int64_t trial_id, std::int64_t ordinal,
@@ -110,7 +120,8 @@ class SearchLoop {
   std::optional<SuccessiveHalving> halving_;
   std::vector<std::vector<double>> completed_curves_;  // val accuracy per epoch, when pruning
   double cost_ = 0;
-  double seconds_ = 0;  // evaluation wall-clock spent by finished trials
+  double seconds_ = 0;     // evaluation wall-clock spent by finished trials
+  bool extended_ = false;  // an extension ran: the search is over
   // Guards the store and completed_curves_ while trials run side by side.
   std::mutex mutex_;
 };

@@ -101,7 +101,8 @@ std::vector<int> rungs_for(int full_epochs) {
 
 // Adaptive: PBT over learning rate and weight decay around the fixed values (from trials at the
 // first rung), successive halving up to full training, promoted trials continuing from their
-// parent's weights on one shared schedule.
+// parent's weights (a warm restart), and the time a bracket cannot use spent training the best
+// network further (extend_best).
 json adaptive_keys(const Options& o) {
   const auto rungs = rungs_for(o.full_epochs);
   int bracket = 1;
@@ -118,7 +119,8 @@ json adaptive_keys(const Options& o) {
             {"rungs", rungs},
             {"eta", kEta},
             {"bracket_size", bracket},
-            {"continue", true}}}};
+            {"continue", true},
+            {"extend_best", true}}}};
 }
 
 struct Outcome {

@@ -1,5 +1,9 @@
 #include "tests/nasforge_catch.h"
 
+#include <algorithm>
+#include <functional>
+
+#include "common/errors.h"
 #include "search/experiment.h"
 #include "search/search_loop.h"
 #include "store/sqlite_store.h"
@@ -52,6 +56,38 @@ class EpochsEvaluator final : public trainer::Evaluator {
   }
 };
 
+// Epochs of four seconds each from the trial's start_epoch + 1 to its "epochs", with accuracy
+// rising by epoch and differing by architecture, like a trainer that continues from weights.
+class ContinuingEvaluator final : public trainer::Evaluator {
+ public:
+  std::string type() const override { return "continuing"; }
+  trainer::TrialResult evaluate(const space::Architecture& arch,
+                                const trainer::TrialContext& context) override {
+    trainer::TrialResult result;
+    result.status = trainer::TrialStatus::kCompleted;
+    const int start = context.hparams.value("start_epoch", 0);
+    const int epochs = context.hparams.at("epochs").get<int>();
+    if (start > 0 && context.init_weights_path.empty()) {
+      throw InternalError("a continued trial without its parent's weights");
+    }
+    const double quality = static_cast<double>(std::hash<std::string>{}(arch.canonical()) % 97);
+    for (int epoch = start + 1; epoch <= epochs; ++epoch) {
+      trainer::EpochRecord record;
+      record.epoch = epoch;
+      record.val_accuracy = 0.5 + 0.01 * epoch + 0.0001 * quality;
+      record.seconds = 4;
+      result.epochs = epoch;
+      result.val_accuracy = record.val_accuracy;
+      result.wall_seconds += record.seconds;
+      if (!context.on_epoch(record)) {
+        if (epoch < epochs) result.status = trainer::TrialStatus::kPruned;
+        break;
+      }
+    }
+    return result;
+  }
+};
+
 json table_experiment(double seconds) {
   return {{"name", "seconds"},
           {"seed", 1},
@@ -76,6 +112,25 @@ store::SqliteStore run_search(const TempDir& dir, const json& config,
     loop.run();
   }
   return store::SqliteStore::open(dir.file("s.db"));
+}
+
+// Successive halving 3/1 at 1/3 epochs, continued, with the time left spent extending the best.
+json extending_experiment(double seconds) {
+  auto j = tiny_fashion_experiment(100, 3);
+  j["budget"] = {{"seconds", seconds}};
+  j["fidelity"] = {{"type", "successive_halving"},
+                   {"rungs", {1, 3}},
+                   {"eta", 3},
+                   {"bracket_size", 3},
+                   {"continue", true},
+                   {"extend_best", true}};
+  return j;
+}
+
+std::vector<int> epochs_of(const std::vector<store::TrialRow>& trials) {
+  std::vector<int> out;
+  for (const auto& t : trials) out.push_back(t.outcome.epochs);
+  return out;
 }
 
 }  // namespace
@@ -130,4 +185,72 @@ TEST_CASE("a trial stopped by the time budget is never the best, however far it 
   REQUIRE(best);
   CHECK(best->status == "completed");
   CHECK(best->outcome.epochs == 12);
+}
+
+TEST_CASE("extend_best spends the time a bracket cannot use on the best network", "[search]") {
+  TempDir dir("extend");
+  // A bracket is 3 x 1 + 2 epochs = 20 s. After the first, 15 s are left: not enough for another,
+  // so the best 3-epoch trial trains floor(15 / (4 s x 1.05)) = 3 more epochs from its weights.
+  auto store = run_search(dir, extending_experiment(35), std::make_unique<ContinuingEvaluator>());
+  const auto id = store.experiment().id;
+  auto trials = store.trials(id);
+  CHECK(epochs_of(trials) == std::vector<int>{1, 1, 1, 3, 6});
+  const auto& extension = trials[4];
+  CHECK(extension.status == "completed");
+  CHECK(extension.hparams.at("start_epoch") == 3);
+  CHECK(extension.hparams.at("continue_from") == 3);
+  CHECK(extension.arch_canonical == trials[3].arch_canonical);
+  const auto epochs = store.epochs(extension.id);
+  REQUIRE(epochs.size() == 3);
+  CHECK(epochs.front().epoch == 4);
+  CHECK(store.best_trial(id)->id == extension.id);
+  const auto changes = store.hparam_changes(id);
+  CHECK(std::any_of(changes.begin(), changes.end(), [&](const auto& c) {
+    return c.trial_id == extension.id && c.name == "epochs" && c.value == 6 &&
+           c.reason.find("15 s left cannot finish bracket 1") != std::string::npos;
+  }));
+
+  // Run again on the same store (what resume does): the extension replays outside the schedule,
+  // and the search stays over.
+  {
+    const auto experiment = search::Experiment::from_json(extending_experiment(35), "e");
+    search::SearchParts parts;
+    parts.space = space::make_search_space(experiment.space);
+    parts.evaluator = std::make_unique<ContinuingEvaluator>();
+    search::SearchLoop loop(store, id, experiment, parts, dir.file("s.db.artifacts"));
+    loop.run();
+  }
+  CHECK(store.trials(id).size() == 5);
+}
+
+TEST_CASE("extend_best lets a bracket run while it fits, and stops when no epoch fits",
+          "[search]") {
+  {
+    // 45 s: the second bracket fits (20 + 20 s); the 5 s left give the best one more epoch.
+    TempDir dir("extend-later");
+    auto store = run_search(dir, extending_experiment(45), std::make_unique<ContinuingEvaluator>());
+    const auto trials = store.trials(store.experiment().id);
+    CHECK(epochs_of(trials) == std::vector<int>{1, 1, 1, 3, 1, 1, 1, 3, 4});
+    CHECK(trials.back().hparams.at("start_epoch") == 3);
+  }
+  {
+    // 22 s: 2 s left after the first bracket is not one epoch; nothing more starts, where without
+    // extend_best a new bracket's first trial would.
+    TempDir dir("extend-none");
+    auto config = extending_experiment(22);
+    auto store = run_search(dir, config, std::make_unique<ContinuingEvaluator>());
+    CHECK(epochs_of(store.trials(store.experiment().id)) == std::vector<int>{1, 1, 1, 3});
+    TempDir plain_dir("extend-off");
+    config["fidelity"]["extend_best"] = false;
+    auto plain = run_search(plain_dir, config, std::make_unique<ContinuingEvaluator>());
+    CHECK(epochs_of(plain.trials(plain.experiment().id)) == std::vector<int>{1, 1, 1, 3, 1});
+  }
+  auto config = extending_experiment(35);
+  config["fidelity"]["continue"] = false;
+  CHECK_THROWS_WITH(search::Experiment::from_json(config, "e"),
+                    Catch::Contains("e.fidelity.extend_best: needs \"continue\": true"));
+  config = extending_experiment(35);
+  config["budget"] = {{"trials", 10}};
+  CHECK_THROWS_WITH(search::Experiment::from_json(config, "e"),
+                    Catch::Contains("e.fidelity.extend_best: needs a time budget"));
 }
