@@ -6,12 +6,18 @@
 // highest fidelity reached) is judged by its validation accuracy and by its accuracy on the
 // 10,000 test images, which the search never sees.
 //
+// With --retrain-epochs N, each variant's chosen architecture is then trained again from scratch
+// under one protocol (N epochs, the fixed hyperparameters, the same seed for every variant), side
+// by side: its test accuracy then measures the architecture found, apart from how the search
+// happened to train it.
+//
 // The variants of a seed run side by side, each on one thread, so that they see the same machine
 // load (the machines are noisy); --sequential runs them one after the other instead, each with
 // every core.
 //
 //   budget_fashion_bench [--seeds N] [--seconds S] [--subset N] [--full-epochs E]
-//                        [--fixed-epochs 3,9] [--bracket N] [--sequential] [--tmp DIR]
+//                        [--fixed-epochs 3,9] [--bracket N] [--retrain-epochs N] [--sequential]
+//                        [--tmp DIR]
 #include <ATen/Parallel.h>
 #include <unistd.h>
 
@@ -43,8 +49,9 @@ struct Options {
   int seeds = 3;
   double seconds = 900;
   int subset = 10000;
-  int full_epochs = 9;  // full training; the adaptive variant's rungs are E/eta^k, k = 0, 1, ...
-  int bracket = 0;      // candidates per successive-halving bracket; 0: eta^(rungs - 1)
+  int full_epochs = 9;     // full training; the adaptive variant's rungs are E/eta^k, k = 0, 1, ...
+  int bracket = 0;         // candidates per successive-halving bracket; 0: eta^(rungs - 1)
+  int retrain_epochs = 0;  // 0: no retraining of the chosen architectures
   std::vector<int> fixed_epochs = {3, 9};  // one fixed variant per entry
   bool sequential = false;
   std::string tmp = fs::temp_directory_path().string();
@@ -53,7 +60,7 @@ struct Options {
 constexpr int kEta = 3;
 constexpr const char* kUsage =
     "budget_fashion_bench [--seeds N] [--seconds S] [--subset N] [--full-epochs E] "
-    "[--fixed-epochs 3,9] [--bracket N] [--sequential] [--tmp DIR]";
+    "[--fixed-epochs 3,9] [--bracket N] [--retrain-epochs N] [--sequential] [--tmp DIR]";
 
 json base_experiment(const Options& o, std::uint64_t seed) {
   return {{"name", "fashion-budget"},
@@ -124,8 +131,10 @@ json adaptive_keys(const Options& o) {
 }
 
 struct Outcome {
-  double val = 0;   // the chosen network's validation accuracy
-  double test = 0;  // and its test accuracy
+  double val = 0;             // the chosen network's validation accuracy
+  double test = 0;            // and its test accuracy
+  double retrained_test = 0;  // its architecture's test accuracy under the common protocol
+  json arch;
   int best_epochs = 0;
   int trials = 0;
   int full = 0;  // trials trained to the full epochs
@@ -133,12 +142,33 @@ struct Outcome {
   std::string error;
 };
 
+std::string db_path(const Options& o, const std::string& tag) {
+  return (fs::path(o.tmp) / ("nasforge-fashion-" + std::to_string(::getpid()) + "-" + tag + ".db"))
+      .string();
+}
+
+void remove_db(const std::string& db) {
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db + suffix);
+  fs::remove_all(db + ".artifacts");
+}
+
+// Test accuracy of `arch` with the weights saved at `weights_path`.
+double test_accuracy(search::SearchParts& parts, const json& arch,
+                     const std::string& weights_path) {
+  auto* evaluator = dynamic_cast<trainer::TorchEvaluator*>(parts.evaluator.get());
+  const auto& data = evaluator->data();
+  auto network = space::build_network(*parts.space, parts.space->from_json(arch), data.shape,
+                                      data.num_classes);
+  trainer::load_weights(*network, weights_path);
+  return trainer::evaluate_network(*network, data.test, {data.mean, data.std},
+                                   c10::Device(c10::kCPU), 1000)
+      .accuracy;
+}
+
 Outcome run_one(const json& config, const Options& o, const std::string& tag) {
   const auto experiment = search::Experiment::from_json(config, tag);
-  const auto db =
-      (fs::path(o.tmp) / ("nasforge-fashion-" + std::to_string(::getpid()) + "-" + tag + ".db"))
-          .string();
-  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db + suffix);
+  const auto db = db_path(o, tag);
+  remove_db(db);
   Outcome out;
   {
     auto store = store::SqliteStore::create(db);
@@ -149,25 +179,38 @@ Outcome run_one(const json& config, const Options& o, const std::string& tag) {
     const auto trials = store.trials(id);
     out.trials = static_cast<int>(trials.size());
     for (const auto& t : trials) {
-      out.full += t.status == "completed" && t.outcome.epochs == experiment.training.epochs;
+      out.full += t.status == "completed" && t.outcome.epochs >= experiment.training.epochs;
       out.seconds += t.outcome.wall_seconds;
     }
     const auto best = store.best_trial(id);
     if (!best) throw InternalError(tag + ": no trial completed");
     out.val = best->outcome.val_accuracy;
     out.best_epochs = best->outcome.epochs;
-    auto* evaluator = dynamic_cast<trainer::TorchEvaluator*>(parts.evaluator.get());
-    const auto& data = evaluator->data();
-    auto network = space::build_network(*parts.space, parts.space->from_json(best->arch),
-                                        data.shape, data.num_classes);
-    trainer::load_weights(*network, best->outcome.weights_path);
-    out.test = trainer::evaluate_network(*network, data.test, {data.mean, data.std},
-                                         c10::Device(c10::kCPU), 1000)
-                   .accuracy;
+    out.arch = best->arch;
+    out.test = test_accuracy(parts, best->arch, best->outcome.weights_path);
   }
-  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db + suffix);
-  fs::remove_all(db + ".artifacts");
+  remove_db(db);
   return out;
+}
+
+// Trains `arch` from scratch under `config`'s fixed protocol for `epochs`; its test accuracy.
+double retrain(json config, const json& arch, int epochs, std::uint64_t seed, const Options& o,
+               const std::string& tag) {
+  config["training"]["epochs"] = epochs;
+  config["budget"] = {{"trials", 1}};
+  const auto experiment = search::Experiment::from_json(config, tag);
+  auto parts = search::prepare(experiment);
+  const auto weights = db_path(o, tag) + ".pt";
+  trainer::TrialContext context;
+  context.seed = seed;
+  context.weights_path = weights;
+  const auto result = parts.evaluator->evaluate(parts.space->from_json(arch), context);
+  if (result.status != trainer::TrialStatus::kCompleted) {
+    throw TrainingError(tag + ": retraining did not complete: " + result.error);
+  }
+  const double accuracy = test_accuracy(parts, arch, weights);
+  fs::remove(weights);
+  return accuracy;
 }
 
 struct Variant {
@@ -191,22 +234,39 @@ std::vector<Variant> variants_for(const Options& o, int seed) {
   return out;
 }
 
-// Runs every variant of a seed, side by side on one thread each, or one after the other.
-std::vector<Outcome> run_seed(const Options& o, const std::vector<Variant>& variants, int seed) {
-  std::vector<Outcome> outcomes(variants.size());
+// Runs job(i) for every variant, side by side on one thread each, or one after the other; a
+// job's exception is kept in its outcome's error.
+template <typename Job>
+void for_each_variant(const Options& o, std::vector<Outcome>& outcomes, const Job& job) {
   auto guarded = [&](size_t i) {
     try {
-      outcomes[i] = run_one(variants[i].config, o, variants[i].name + "-" + std::to_string(seed));
+      job(i);
     } catch (const std::exception& e) {
       outcomes[i].error = e.what();
     }
   };
   if (o.sequential) {
-    for (size_t i = 0; i < variants.size(); ++i) guarded(i);
+    for (size_t i = 0; i < outcomes.size(); ++i) guarded(i);
   } else {
     std::vector<std::thread> threads;
-    for (size_t i = 0; i < variants.size(); ++i) threads.emplace_back(guarded, i);
+    for (size_t i = 0; i < outcomes.size(); ++i) threads.emplace_back(guarded, i);
     for (auto& t : threads) t.join();
+  }
+}
+
+// Runs every variant of a seed, then retrains what each chose (with --retrain-epochs).
+std::vector<Outcome> run_seed(const Options& o, const std::vector<Variant>& variants, int seed) {
+  std::vector<Outcome> outcomes(variants.size());
+  auto tag = [&](size_t i) { return variants[i].name + "-" + std::to_string(seed); };
+  for_each_variant(o, outcomes,
+                   [&](size_t i) { outcomes[i] = run_one(variants[i].config, o, tag(i)); });
+  if (o.retrain_epochs > 0) {
+    for_each_variant(o, outcomes, [&](size_t i) {
+      if (!outcomes[i].error.empty()) return;
+      outcomes[i].retrained_test =
+          retrain(variants.front().config, outcomes[i].arch, o.retrain_epochs,
+                  static_cast<std::uint64_t>(seed) * 7919, o, tag(i) + "-retrain");
+    });
   }
   for (size_t i = 0; i < variants.size(); ++i) {
     if (!outcomes[i].error.empty()) {
@@ -240,6 +300,8 @@ int run(int argc, char** argv) {
       o.fixed_epochs = bench::parse_sorted_ints(value());
     } else if (arg == "--bracket") {
       o.bracket = std::stoi(value());
+    } else if (arg == "--retrain-epochs") {
+      o.retrain_epochs = std::stoi(value());
     } else if (arg == "--sequential") {
       o.sequential = true;
     } else if (arg == "--tmp") {
@@ -256,40 +318,49 @@ int run(int argc, char** argv) {
       o.seconds, o.seeds,
       o.sequential ? "variants one after the other" : "variants side by side, one thread each");
   std::printf("adaptive: %s\n", adaptive_keys(o).dump().c_str());
-  std::printf("%-9s %4s %8s %8s %6s %7s %5s %8s\n", "variant", "seed", "val", "test", "epochs",
-              "trials", "full", "eval_s");
+  std::printf("%-9s %4s %8s %8s %6s %7s %5s %8s %9s  %s\n", "variant", "seed", "val", "test",
+              "epochs", "trials", "full", "eval_s", "retrained", "architecture");
   std::vector<std::string> names;
-  std::vector<std::vector<double>> val, test;
+  std::vector<std::vector<double>> val, test, retrained;
   for (int seed = 1; seed <= o.seeds; ++seed) {
     const auto variants = variants_for(o, seed);
     const auto outcomes = run_seed(o, variants, seed);
     names.clear();
     val.resize(variants.size());
     test.resize(variants.size());
+    retrained.resize(variants.size());
     for (size_t i = 0; i < variants.size(); ++i) {
       const auto& r = outcomes[i];
       names.push_back(variants[i].name);
-      std::printf("%-9s %4d %8.4f %8.4f %6d %7d %5d %8.0f\n", variants[i].name.c_str(), seed, r.val,
-                  r.test, r.best_epochs, r.trials, r.full, r.seconds);
+      std::printf("%-9s %4d %8.4f %8.4f %6d %7d %5d %8.0f %9.4f  %s\n", variants[i].name.c_str(),
+                  seed, r.val, r.test, r.best_epochs, r.trials, r.full, r.seconds, r.retrained_test,
+                  r.arch.dump().c_str());
       val[i].push_back(r.val);
       test[i].push_back(r.test);
+      retrained[i].push_back(r.retrained_test);
     }
     std::fflush(stdout);
   }
   const size_t adaptive = names.size() - 1;
   for (size_t i = 0; i < names.size(); ++i) {
-    std::printf("mean %-9s val %.4f  test %.4f\n", names[i].c_str(), mean(val[i]), mean(test[i]));
+    std::printf("mean %-9s val %.4f  test %.4f  retrained test %.4f\n", names[i].c_str(),
+                mean(val[i]), mean(test[i]), mean(retrained[i]));
   }
   const double n = static_cast<double>(o.seeds);
   for (size_t i = 0; i < adaptive; ++i) {
-    std::vector<double> dv, dt;
+    std::vector<double> dv, dt, dr;
     for (size_t s = 0; s < val[i].size(); ++s) {
       dv.push_back(val[adaptive][s] - val[i][s]);
       dt.push_back(test[adaptive][s] - test[i][s]);
+      dr.push_back(retrained[adaptive][s] - retrained[i][s]);
     }
     std::printf("adaptive - %-9s (paired by seed): val %+.4f +- %.4f, test %+.4f +- %.4f (s.e.)\n",
                 names[i].c_str(), mean(dv), stddev(dv) / std::sqrt(n), mean(dt),
                 stddev(dt) / std::sqrt(n));
+    if (o.retrain_epochs > 0) {
+      std::printf("  architectures retrained %d epochs: test %+.4f +- %.4f\n", o.retrain_epochs,
+                  mean(dr), stddev(dr) / std::sqrt(n));
+    }
   }
   return 0;
 }
