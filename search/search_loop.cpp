@@ -5,6 +5,7 @@
 #include <tbb/task_group.h>
 
 #include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -16,6 +17,7 @@
 #include "common/log.h"
 #include "trainer/nb201_table.h"
 #include "trainer/torch_evaluator.h"
+#include "trainer/train_config.h"
 
 namespace nasforge::search {
 
@@ -118,11 +120,13 @@ std::optional<SearchLoop::Plan> SearchLoop::extension(
   const double per_epoch = parent.wall_seconds / std::max(1, trained);
   const double left = experiment_.seconds - seconds_;
   // A margin of 5 %: an extension cut short by the budget is wasted (never taken as the best).
-  int extra = static_cast<int>(left / (per_epoch * 1.05));
+  double epochs = per_epoch > 0 ? std::floor(left / (per_epoch * 1.05)) : trainer::kMaxEpochs;
   if (experiment_.cost > 0) {
-    extra = std::min(extra, static_cast<int>((experiment_.cost - cost_) * last_rung + 1e-9));
+    epochs = std::min(epochs, std::floor((experiment_.cost - cost_) * last_rung + 1e-9));
   }
-  if (extra < 1) return std::nullopt;
+  epochs = std::min(epochs, static_cast<double>(trainer::kMaxEpochs - last_rung));
+  if (epochs < 1) return std::nullopt;
+  const int extra = static_cast<int>(epochs);
   Plan p{parts_.space->from_json(parent.arch), parent.hparams, {}, false, std::nullopt};
   p.hparams["epochs"] = last_rung + extra;
   p.hparams["start_epoch"] = last_rung;
@@ -391,7 +395,7 @@ void SearchLoop::run() {
       log::info("trial " + std::to_string(t.ordinal) + " was interrupted; running it again");
       store_.reset_trial(t.id);
       known_[i] = evaluate_and_record(t.id, t.ordinal, parts_.space->from_json(t.arch), t.hparams,
-                                      observes(step));
+                                      observes(step) && !is_extension(t.hparams));
     } else if (experiment_.early_stopping && t.status == "completed") {
       completed_curves_.push_back(full_curve(t.ordinal));
     }

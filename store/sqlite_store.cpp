@@ -211,7 +211,9 @@ void SqliteStore::reset_trial(std::int64_t trial_id) {
   }
   Statement drop(connection_, "DELETE FROM epochs WHERE trial_id = ?");
   drop.bind(1, trial_id).run();
-  Statement drop_hparams(connection_, "DELETE FROM hyperparams WHERE trial_id = ?");
+  // Changes made while it trained go with its curve; those it was created with (epoch 0: its
+  // PBT choice, its promotion) stay, since the rerun uses the same hyperparameters.
+  Statement drop_hparams(connection_, "DELETE FROM hyperparams WHERE trial_id = ? AND epoch > 0");
   drop_hparams.bind(1, trial_id).run();
   Statement reset(connection_,
                   "UPDATE trials SET status = 'pending', started_at = NULL WHERE id = ?");

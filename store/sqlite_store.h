@@ -41,7 +41,8 @@ class SqliteStore {
   // Records the outcome and the controller state after observing it, in one transaction.
   void finish_trial(std::int64_t trial_id, const TrialOutcome& outcome,
                     const ControllerSnapshot& controller);
-  // A trial left running by a crash: drops its partial curve and makes it pending again.
+  // A trial left running by a crash: drops its partial curve (and the hyperparameter changes
+  // made while it trained) and makes it pending again.
   void reset_trial(std::int64_t trial_id);
 
   std::vector<TrialRow> trials(std::int64_t experiment_id) const;

@@ -29,8 +29,8 @@ Precision parse_precision(const std::string& name, const std::string& where) {
 }
 
 void apply(TrainConfig& c, const nlohmann::json& j, const std::string& where) {
-  c.epochs =
-      cfg::in_range(cfg::optional<int>(j, "epochs", where, c.epochs), 1, 10000, where + ".epochs");
+  c.epochs = cfg::in_range(cfg::optional<int>(j, "epochs", where, c.epochs), 1, kMaxEpochs,
+                           where + ".epochs");
   c.batch_size = cfg::in_range(cfg::optional<int>(j, "batch_size", where, c.batch_size), 1, 65536,
                                where + ".batch_size");
   c.learning_rate = cfg::in_range(cfg::optional<double>(j, "learning_rate", where, c.learning_rate),
@@ -99,7 +99,7 @@ TrainConfig TrainConfig::with_overrides(const nlohmann::json& hparams,
       {"epochs", "batch_size", "learning_rate", "momentum", "weight_decay", "start_epoch"});
   TrainConfig c = *this;
   apply(c, hparams, where);
-  c.start_epoch = cfg::in_range(cfg::optional<int>(hparams, "start_epoch", where, 0), 0, 10000,
+  c.start_epoch = cfg::in_range(cfg::optional<int>(hparams, "start_epoch", where, 0), 0, kMaxEpochs,
                                 where + ".start_epoch");
   if (c.start_epoch >= c.epochs) {
     throw ConfigError(where + ".start_epoch: " + std::to_string(c.start_epoch) +

@@ -11,6 +11,9 @@ enum class Precision { kFp32, kBf16, kFp16 };
 
 std::string to_string(Precision precision);
 
+// The most epochs a trial may train (a guard against typos such as 20000 for 200).
+constexpr int kMaxEpochs = 10000;
+
 struct TrainConfig {
   int epochs = 2;
   int batch_size = 128;

@@ -263,9 +263,9 @@ std::vector<Outcome> run_seed(const Options& o, const std::vector<Variant>& vari
   if (o.retrain_epochs > 0) {
     for_each_variant(o, outcomes, [&](size_t i) {
       if (!outcomes[i].error.empty()) return;
-      outcomes[i].retrained_test =
-          retrain(variants.front().config, outcomes[i].arch, o.retrain_epochs,
-                  static_cast<std::uint64_t>(seed) * 7919, o, tag(i) + "-retrain");
+      outcomes[i].retrained_test = retrain(
+          base_experiment(o, static_cast<std::uint64_t>(seed)), outcomes[i].arch, o.retrain_epochs,
+          static_cast<std::uint64_t>(seed) * 7919, o, tag(i) + "-retrain");
     });
   }
   for (size_t i = 0; i < variants.size(); ++i) {

@@ -212,6 +212,36 @@ TEST_CASE("hyperband cycles from the most aggressive bracket to full evaluations
   }
 }
 
+TEST_CASE("a bracket knows the epochs it still needs", "[search]") {
+  search::FidelityOptions options;
+  options.rungs = {1, 3, 9};
+  options.eta = 3;
+  options.bracket_size = 9;
+  for (const bool continued : {true, false}) {
+    options.continue_training = continued;
+    search::SuccessiveHalving halving(options);
+    // 9 x 1 + 3 x 3 + 1 x 9 epochs from scratch; continued promotions add 2 and 6 epochs each.
+    CHECK(halving.epochs_to_finish(halving.next()) == (continued ? 9 + 3 * 2 + 6 : 27));
+    for (int i = 0; i < 9; ++i) halving.record(halving.next(), i, 0.1 * i, true);
+    const auto promotion = halving.next();
+    REQUIRE(promotion.promotion);
+    CHECK(halving.epochs_to_finish(promotion) == (continued ? 3 * 2 + 6 : 18));
+  }
+  // Hyperband's second bracket starts at 3 epochs: ceil(9 / 9 x 3 / 2 x 3) = 5 of them, then 1
+  // at 9.
+  options.type = "hyperband";
+  options.continue_training = true;
+  search::SuccessiveHalving hyperband(options);
+  int ordinal = 0;
+  auto step = hyperband.next();
+  while (step.bracket == 0) {
+    hyperband.record(step, ordinal++, 0.5, true);
+    step = hyperband.next();
+  }
+  CHECK(step.epochs == 3);
+  CHECK(hyperband.epochs_to_finish(step) == 5 * 3 + 6);
+}
+
 TEST_CASE("a multi-fidelity NB201 search keeps to its cost and picks a full-fidelity best",
           "[search]") {
   TempDir dir("hyperband-loop");

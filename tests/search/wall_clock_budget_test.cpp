@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <stdexcept>
 
 #include "common/errors.h"
 #include "search/experiment.h"
@@ -56,10 +57,13 @@ class EpochsEvaluator final : public trainer::Evaluator {
   }
 };
 
-// Epochs of four seconds each from the trial's start_epoch + 1 to its "epochs", with accuracy
-// rising by epoch and differing by architecture, like a trainer that continues from weights.
+// Epochs from the trial's start_epoch + 1 to its "epochs", with accuracy rising by epoch and
+// differing by architecture, like a trainer that continues from weights. Epochs take four seconds
+// up to epoch 3, and two beyond (so that an extension leaves time over).
 class ContinuingEvaluator final : public trainer::Evaluator {
  public:
+  // crash_beyond: a trial that starts at or beyond this epoch throws (the process dies in it).
+  explicit ContinuingEvaluator(int crash_beyond = 0) : crash_beyond_(crash_beyond) {}
   std::string type() const override { return "continuing"; }
   trainer::TrialResult evaluate(const space::Architecture& arch,
                                 const trainer::TrialContext& context) override {
@@ -70,12 +74,13 @@ class ContinuingEvaluator final : public trainer::Evaluator {
     if (start > 0 && context.init_weights_path.empty()) {
       throw InternalError("a continued trial without its parent's weights");
     }
+    if (crash_beyond_ > 0 && start >= crash_beyond_) throw std::runtime_error("power cut");
     const double quality = static_cast<double>(std::hash<std::string>{}(arch.canonical()) % 97);
     for (int epoch = start + 1; epoch <= epochs; ++epoch) {
       trainer::EpochRecord record;
       record.epoch = epoch;
       record.val_accuracy = 0.5 + 0.01 * epoch + 0.0001 * quality;
-      record.seconds = 4;
+      record.seconds = epoch <= 3 ? 4 : 2;
       result.epochs = epoch;
       result.val_accuracy = record.val_accuracy;
       result.wall_seconds += record.seconds;
@@ -86,6 +91,9 @@ class ContinuingEvaluator final : public trainer::Evaluator {
     }
     return result;
   }
+
+ private:
+  int crash_beyond_ = 0;
 };
 
 json table_experiment(double seconds) {
@@ -191,8 +199,22 @@ TEST_CASE("extend_best spends the time a bracket cannot use on the best network"
   TempDir dir("extend");
   // A bracket is 3 x 1 + 2 epochs = 20 s. After the first, 15 s are left: not enough for another,
   // so the best 3-epoch trial trains floor(15 / (4 s x 1.05)) = 3 more epochs from its weights.
-  auto store = run_search(dir, extending_experiment(35), std::make_unique<ContinuingEvaluator>());
+  // The process dies in that extension first; resume runs it again.
+  const auto config = extending_experiment(35);
+  CHECK_THROWS_WITH(run_search(dir, config, std::make_unique<ContinuingEvaluator>(3)), "power cut");
+  auto store = store::SqliteStore::open(dir.file("s.db"));
   const auto id = store.experiment().id;
+  REQUIRE(store.trials(id).size() == 5);
+  CHECK(store.trials(id)[4].status == "running");
+  auto resume = [&] {
+    const auto experiment = search::Experiment::from_json(config, "e");
+    search::SearchParts parts;
+    parts.space = space::make_search_space(experiment.space);
+    parts.evaluator = std::make_unique<ContinuingEvaluator>();
+    search::SearchLoop loop(store, id, experiment, parts, dir.file("s.db.artifacts"));
+    loop.run();
+  };
+  resume();
   auto trials = store.trials(id);
   CHECK(epochs_of(trials) == std::vector<int>{1, 1, 1, 3, 6});
   const auto& extension = trials[4];
@@ -205,21 +227,14 @@ TEST_CASE("extend_best spends the time a bracket cannot use on the best network"
   CHECK(epochs.front().epoch == 4);
   CHECK(store.best_trial(id)->id == extension.id);
   const auto changes = store.hparam_changes(id);
-  CHECK(std::any_of(changes.begin(), changes.end(), [&](const auto& c) {
-    return c.trial_id == extension.id && c.name == "epochs" && c.value == 6 &&
-           c.reason.find("15 s left cannot finish bracket 1") != std::string::npos;
-  }));
+  CHECK(std::count_if(changes.begin(), changes.end(), [&](const auto& c) {
+          return c.trial_id == extension.id && c.name == "epochs" && c.value == 6 &&
+                 c.reason.find("15 s left cannot finish bracket 1") != std::string::npos;
+        }) == 1);
 
-  // Run again on the same store (what resume does): the extension replays outside the schedule,
-  // and the search stays over.
-  {
-    const auto experiment = search::Experiment::from_json(extending_experiment(35), "e");
-    search::SearchParts parts;
-    parts.space = space::make_search_space(experiment.space);
-    parts.evaluator = std::make_unique<ContinuingEvaluator>();
-    search::SearchLoop loop(store, id, experiment, parts, dir.file("s.db.artifacts"));
-    loop.run();
-  }
+  // Its epochs ran faster than its parent's: it took 6 s of the 15, and 9 s are left. But the
+  // extension is the search's last trial, also when the search is run again.
+  resume();
   CHECK(store.trials(id).size() == 5);
 }
 

@@ -116,14 +116,19 @@ TEST_CASE("resetting an interrupted trial drops its partial curve", "[store]") {
   TempDir dir;
   auto store = SqliteStore::create(dir.file("a.db"));
   const auto exp = store.create_experiment("demo", nlohmann::json::object());
-  const auto t = store.create_trial(exp, new_trial(0), snapshot(0));
+  const auto t = store.create_trial(exp, new_trial(0), snapshot(0),
+                                    {{0, 0, "learning_rate", 0.1, "pbt: sampled"}});
   store.start_trial(t);
   store.append_epoch(t, {1, 0.9, 0.6, 0.8, 0.65, 0.1, 1.5, 0, 0});
   store.record_hparam_change({t, 1, "learning_rate", 0.05, "plateau"});
   store.reset_trial(t);
   CHECK(store.trial(t)->status == "pending");
   CHECK(store.epochs(t).empty());
-  CHECK(store.hparam_changes(exp).empty());
+  // The change made while it trained is dropped; the one it was created with stays.
+  const auto changes = store.hparam_changes(exp);
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].trial_id == t);
+  CHECK(changes[0].reason == "pbt: sampled");
 }
 
 TEST_CASE("hyperparameter changes are recorded with step and reason", "[store]") {
