@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <stdexcept>
+#include <utility>
 
 #include "common/errors.h"
 #include "search/experiment.h"
@@ -30,30 +31,39 @@ class TenSecondEvaluator final : public trainer::Evaluator {
   }
 };
 
-// Epochs of four seconds each (five, or the trial's "epochs"), with accuracy rising by epoch,
-// reported through the context like the trainer does.
+// Reports epochs first..last through the context like the trainer does, with the accuracy and
+// seconds that `epoch_record` gives each; pruned when the context stops it before the last.
+template <typename EpochFn>
+trainer::TrialResult report_epochs(const trainer::TrialContext& context, int first, int last,
+                                   const EpochFn& epoch_record) {
+  trainer::TrialResult result;
+  result.status = trainer::TrialStatus::kCompleted;
+  for (int epoch = first; epoch <= last; ++epoch) {
+    const auto [accuracy, seconds] = epoch_record(epoch);
+    trainer::EpochRecord record;
+    record.epoch = epoch;
+    record.val_accuracy = accuracy;
+    record.seconds = seconds;
+    result.epochs = epoch;
+    result.val_accuracy = accuracy;
+    result.wall_seconds += seconds;
+    if (!context.on_epoch(record)) {
+      if (epoch < last) result.status = trainer::TrialStatus::kPruned;
+      break;
+    }
+  }
+  return result;
+}
+
+// Epochs of four seconds each (five, or the trial's "epochs"), with accuracy rising by epoch.
 class EpochsEvaluator final : public trainer::Evaluator {
  public:
   std::string type() const override { return "epochs"; }
   trainer::TrialResult evaluate(const space::Architecture&,
                                 const trainer::TrialContext& context) override {
-    trainer::TrialResult result;
-    result.status = trainer::TrialStatus::kCompleted;
-    const int epochs = context.hparams.value("epochs", 5);
-    for (int epoch = 1; epoch <= epochs; ++epoch) {
-      trainer::EpochRecord record;
-      record.epoch = epoch;
-      record.val_accuracy = 0.001 * epoch;
-      record.seconds = 4;
-      result.epochs = epoch;
-      result.val_accuracy = record.val_accuracy;
-      result.wall_seconds += record.seconds;
-      if (!context.on_epoch(record)) {
-        if (epoch < epochs) result.status = trainer::TrialStatus::kPruned;
-        break;
-      }
-    }
-    return result;
+    return report_epochs(context, 1, context.hparams.value("epochs", 5), [](int epoch) {
+      return std::pair{0.001 * epoch, 4.0};
+    });
   }
 };
 
@@ -67,8 +77,6 @@ class ContinuingEvaluator final : public trainer::Evaluator {
   std::string type() const override { return "continuing"; }
   trainer::TrialResult evaluate(const space::Architecture& arch,
                                 const trainer::TrialContext& context) override {
-    trainer::TrialResult result;
-    result.status = trainer::TrialStatus::kCompleted;
     const int start = context.hparams.value("start_epoch", 0);
     const int epochs = context.hparams.at("epochs").get<int>();
     if (start > 0 && context.init_weights_path.empty()) {
@@ -76,20 +84,9 @@ class ContinuingEvaluator final : public trainer::Evaluator {
     }
     if (crash_beyond_ > 0 && start >= crash_beyond_) throw std::runtime_error("power cut");
     const double quality = static_cast<double>(std::hash<std::string>{}(arch.canonical()) % 97);
-    for (int epoch = start + 1; epoch <= epochs; ++epoch) {
-      trainer::EpochRecord record;
-      record.epoch = epoch;
-      record.val_accuracy = 0.5 + 0.01 * epoch + 0.0001 * quality;
-      record.seconds = epoch <= 3 ? 4 : 2;
-      result.epochs = epoch;
-      result.val_accuracy = record.val_accuracy;
-      result.wall_seconds += record.seconds;
-      if (!context.on_epoch(record)) {
-        if (epoch < epochs) result.status = trainer::TrialStatus::kPruned;
-        break;
-      }
-    }
-    return result;
+    return report_epochs(context, start + 1, epochs, [&](int epoch) {
+      return std::pair{0.5 + 0.01 * epoch + 0.0001 * quality, epoch <= 3 ? 4.0 : 2.0};
+    });
   }
 
  private:
