@@ -43,12 +43,39 @@ void apply(TrainConfig& c, const nlohmann::json& j, const std::string& where) {
 
 }  // namespace
 
-TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& where) {
+Augmentation Augmentation::from_json(const nlohmann::json& j, const std::string& where) {
   cfg::require_object(j, where);
   cfg::reject_unknown_keys(j, where,
-                           {"epochs", "batch_size", "learning_rate", "momentum", "nesterov",
-                            "weight_decay", "label_smoothing", "warmup_epochs", "crop_padding",
-                            "flip", "precision", "device", "threads", "eval_batch_size"});
+                           {"rotation", "brightness", "contrast", "saturation", "cutout"});
+  Augmentation a;
+  a.rotation = cfg::in_range(cfg::optional<double>(j, "rotation", where, 0.0), 0.0, 180.0,
+                             where + ".rotation");
+  // Up to 1: a factor range [1 - x, 1 + x] that stays non-negative.
+  a.brightness = cfg::in_range(cfg::optional<double>(j, "brightness", where, 0.0), 0.0, 1.0,
+                               where + ".brightness");
+  a.contrast = cfg::in_range(cfg::optional<double>(j, "contrast", where, 0.0), 0.0, 1.0,
+                             where + ".contrast");
+  a.saturation = cfg::in_range(cfg::optional<double>(j, "saturation", where, 0.0), 0.0, 1.0,
+                               where + ".saturation");
+  a.cutout = cfg::in_range(cfg::optional<int>(j, "cutout", where, 0), 0, 1024, where + ".cutout");
+  return a;
+}
+
+nlohmann::json Augmentation::to_json() const {
+  return {{"rotation", rotation},
+          {"brightness", brightness},
+          {"contrast", contrast},
+          {"saturation", saturation},
+          {"cutout", cutout}};
+}
+
+TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& where) {
+  cfg::require_object(j, where);
+  cfg::reject_unknown_keys(
+      j, where,
+      {"epochs", "batch_size", "learning_rate", "momentum", "nesterov", "weight_decay",
+       "label_smoothing", "warmup_epochs", "crop_padding", "flip", "augment", "precision", "device",
+       "threads", "eval_batch_size"});
   TrainConfig c;
   apply(c, j, where);
   c.nesterov = cfg::optional<bool>(j, "nesterov", where, c.nesterov);
@@ -59,6 +86,8 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& w
   c.crop_padding = cfg::in_range(cfg::optional<int>(j, "crop_padding", where, -1), -1, 16,
                                  where + ".crop_padding");
   if (j.contains("flip")) c.flip = cfg::get_as<bool>(j.at("flip"), where + ".flip") ? 1 : 0;
+  if (j.contains("augment"))
+    c.augment = Augmentation::from_json(j.at("augment"), where + ".augment");
   c.precision = parse_precision(cfg::optional<std::string>(j, "precision", where, "fp32"),
                                 where + ".precision");
   c.device = cfg::optional<std::string>(j, "device", where, c.device);
@@ -88,6 +117,8 @@ nlohmann::json TrainConfig::to_json() const {
                       {"threads", threads},
                       {"eval_batch_size", eval_batch_size}};
   if (flip >= 0) j["flip"] = flip == 1;
+  // Only when on, so that the configs stored by earlier versions read back unchanged.
+  if (augment.any()) j["augment"] = augment.to_json();
   return j;
 }
 

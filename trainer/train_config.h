@@ -14,6 +14,31 @@ std::string to_string(Precision precision);
 // The most epochs a trial may train (a guard against typos such as 20000 for 200).
 constexpr int kMaxEpochs = 10000;
 
+// The augmentations beyond crop and flip ("training.augment"), all off by default; each runs on
+// the device with per-image parameters drawn on the host (trainer/augment.h).
+struct Augmentation {
+  // Each image turns by an angle uniform in [-rotation, rotation] degrees (bilinear, the
+  // uncovered corners filled with the mean).
+  double rotation = 0;
+  // Colour jitter as torchvision's ColorJitter: per image a factor uniform in [1 - x, 1 + x] for
+  // each, applied to the [0, 1] pixels in this order and clamped to [0, 1]. Saturation applies to
+  // 3-channel images only: on grayscale it is the identity (as in torchvision), so it is ignored
+  // there with a warning rather than rejected, and one experiment file serves both kinds of set.
+  double brightness = 0;
+  double contrast = 0;
+  double saturation = 0;
+  // Side of the square set to zero (the mean) per image at a random centre, after normalisation
+  // (Cutout, DeVries & Taylor 2017); 0: off.
+  int cutout = 0;
+
+  bool jitter() const { return brightness > 0 || contrast > 0 || saturation > 0; }
+  bool any() const { return rotation > 0 || jitter() || cutout > 0; }
+  bool operator==(const Augmentation&) const = default;
+
+  static Augmentation from_json(const nlohmann::json& j, const std::string& where);
+  nlohmann::json to_json() const;
+};
+
 struct TrainConfig {
   int epochs = 2;
   int batch_size = 128;
@@ -29,6 +54,7 @@ struct TrainConfig {
   int start_epoch = 0;
   int crop_padding = -1;  // -1: 2 for 28px inputs, 4 for 32px
   int flip = -1;          // -1: on for natural images (CIFAR), off otherwise
+  Augmentation augment;   // rotation, colour jitter, cutout: off unless asked for
   Precision precision = Precision::kFp32;
   std::string device = "auto";  // auto, cpu, cuda, cuda:N
   int threads = 0;              // CPU threads for LibTorch; 0: all cores

@@ -7,6 +7,7 @@
 #include <torch/autograd.h>
 #include <torch/cuda.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <numbers>
@@ -28,22 +29,49 @@ using Clock = std::chrono::steady_clock;
 struct Affine {
   at::Tensor scale;
   at::Tensor shift;
+  at::Tensor unit_scale;  // 1 / std, for pixels already in [0, 1]
 
   Affine(const Normalization& norm, c10::Device device) {
-    std::vector<float> scale_values, shift_values;
+    std::vector<float> scale_values, shift_values, unit_scale_values;
     for (size_t c = 0; c < norm.mean.size(); ++c) {
       scale_values.push_back(1.0f / (255.0f * norm.std[c]));
       shift_values.push_back(-norm.mean[c] / norm.std[c]);
+      unit_scale_values.push_back(1.0f / norm.std[c]);
     }
     const auto count = static_cast<std::int64_t>(norm.mean.size());
     scale = at::tensor(scale_values, at::kFloat).view({1, count, 1, 1}).to(device);
     shift = at::tensor(shift_values, at::kFloat).view({1, count, 1, 1}).to(device);
+    unit_scale = at::tensor(unit_scale_values, at::kFloat).view({1, count, 1, 1}).to(device);
   }
 
   at::Tensor apply(const at::Tensor& images_u8) const {
     return at::addcmul(shift, images_u8.to(at::kFloat), scale);
   }
+
+  // uint8 images to [0, 1] pixels, colour-jittered there (where its clamps are defined), then
+  // normalised.
+  at::Tensor apply_jittered(const at::Tensor& images_u8, const at::Tensor& params,
+                            const Augmentation& augment) const {
+    auto pixels = color_jitter(images_u8.to(at::kFloat).div_(255.0f), params, augment);
+    return at::addcmul(shift, pixels, unit_scale);
+  }
 };
+
+// The experiment's augmentation as this data set can take it: saturation means nothing on
+// grayscale (torchvision leaves such images as they are), so it is dropped with a warning, once
+// per process rather than once per trial.
+Augmentation effective_augmentation(const Augmentation& asked, int channels) {
+  Augmentation augment = asked;
+  if (augment.saturation > 0 && channels != 3) {
+    static std::atomic<bool> warned{false};
+    if (!warned.exchange(true)) {
+      log::warn("training.augment.saturation is ignored: the images have " +
+                std::to_string(channels) + " channel(s), and saturation needs 3 (RGB)");
+    }
+    augment.saturation = 0;
+  }
+  return augment;
+}
 
 double learning_rate_at(const TrainConfig& config, std::int64_t step, std::int64_t total_steps,
                         std::int64_t warmup_steps) {
@@ -130,6 +158,9 @@ class TrainingSession::Impl {
         padding_(config.crop_padding >= 0 ? config.crop_padding
                                           : (data.shape.height >= 32 ? 4 : 2)),
         flip_(config.flip >= 0 ? config.flip == 1 : data.natural_images),
+        augment_(effective_augmentation(config.augment, data.shape.channels)),
+        image_height_(data.shape.height),
+        image_width_(data.shape.width),
         affine_(Normalization{data.mean, data.std}, device),
         gen_(at::make_generator<at::CPUGeneratorImpl>(seed)),
         n_(data.train.size()) {
@@ -250,6 +281,8 @@ class TrainingSession::Impl {
     position_ = 0;
     order_host_ = at::randperm(n_, gen_, at::kLong);
     auto draws = draw_augmentation(n_, padding_, flip_, gen_);
+    // After crop and flip, so that their draws are those of a run without the other ops.
+    auto params = draw_image_augmentation(n_, augment_, image_height_, image_width_, gen_);
     order_ = resident_ ? to_device(order_host_, device_) : order_host_;
     if (prefetcher_) {
       std::vector<at::Tensor> batches;
@@ -263,6 +296,7 @@ class TrainingSession::Impl {
     }
     offsets_ = to_device(draws.offsets, device_);
     flips_ = to_device(draws.flips, device_);
+    params_ = to_device(params, device_);
     loss_sum_ = at::zeros({}, at::TensorOptions().dtype(at::kDouble).device(device_));
     correct_ = at::zeros({}, at::TensorOptions().dtype(at::kLong).device(device_));
   }
@@ -287,9 +321,12 @@ class TrainingSession::Impl {
       y = to_device(train_labels_.index_select(0, index), device_);
     }
     const auto local_len = y.size(0);
-    auto x = crop_and_flip(affine_.apply(images), padding_,
-                           offsets_.defined() ? part(offsets_) : at::Tensor(),
+    const auto params = params_.defined() ? part(params_) : at::Tensor();
+    auto x = crop_and_flip(augment_.jitter() ? affine_.apply_jittered(images, params, augment_)
+                                             : affine_.apply(images),
+                           padding_, offsets_.defined() ? part(offsets_) : at::Tensor(),
                            flips_.defined() ? part(flips_) : at::Tensor());
+    if (params.defined()) x = rotate_and_cut_out(x, params, augment_);
     if (channels_last_) x = x.contiguous(at::MemoryFormat::ChannelsLast);
 
     lr_ = learning_rate_at(config_, step_, total_steps_, warmup_steps_);
@@ -332,6 +369,8 @@ class TrainingSession::Impl {
   bool channels_last_;
   int padding_;
   bool flip_;
+  Augmentation augment_;
+  std::int64_t image_height_, image_width_;
   Affine affine_;
   at::Generator gen_;
   std::int64_t n_;
@@ -345,7 +384,7 @@ class TrainingSession::Impl {
   std::int64_t step_ = 0, position_ = 0;
   int epoch_ = 0;
   double lr_ = 0;
-  at::Tensor order_host_, order_, offsets_, flips_;
+  at::Tensor order_host_, order_, offsets_, flips_, params_;
   at::Tensor loss_sum_, correct_;
 };
 
