@@ -10,7 +10,7 @@ TORCH_VERSION="2.11.0"
 TORCH_HOME_DIR="$CACHE/torch-$TORCH_VERSION"
 BUILD_DIR="${NASFORGE_BUILD_DIR:-$ROOT/build}"
 DEBS=(cmake g++ make python3-pip nlohmann-json3-dev libsqlite3-dev libtbb-dev catch2 zlib1g-dev
-      ccache dataset-fashion-mnist)
+      ccache dataset-fashion-mnist pkg-config libturbojpeg0-dev libspng-dev libzip-dev)
 
 say() { echo "[setup] $*" >&2; }
 
@@ -37,11 +37,31 @@ if [[ ! -f "$TORCH_HOME_DIR/.complete" ]]; then
   rm -rf "$TORCH_HOME_DIR"
   mv "$PARTIAL" "$TORCH_HOME_DIR"
 fi
+# Python packages for checking exports (onnx, ONNX Runtime) and for bench/data's comparison (Pillow,
+# torchvision built for this torch), in a folder of their own beside LibTorch. The nasforge binary
+# and the tests run Python as: PYTHONPATH=$TORCH_HOME_DIR:$PY_EXTRAS_DIR python3.
+PY_EXTRAS_DIR="$CACHE/py-extras-$TORCH_VERSION"
+PY_EXTRAS=(onnx onnxruntime numpy pillow "torchvision==0.26.0")
+if [[ ! -f "$PY_EXTRAS_DIR/.complete" ]]; then
+  say "installing Python packages for export checks: ${PY_EXTRAS[*]} into $PY_EXTRAS_DIR"
+  PARTIAL="$PY_EXTRAS_DIR.partial.$$"
+  rm -rf "$PARTIAL"
+  # torchvision without its dependencies: torch is the one above, not a second copy.
+  python3 -m pip install -q --disable-pip-version-check --no-warn-script-location \
+    --target "$PARTIAL" onnx onnxruntime numpy pillow
+  python3 -m pip install -q --disable-pip-version-check --no-warn-script-location --no-deps \
+    --target "$PARTIAL" "torchvision==0.26.0"
+  touch "$PARTIAL/.complete"
+  rm -rf "$PY_EXTRAS_DIR"
+  mv "$PARTIAL" "$PY_EXTRAS_DIR"
+fi
+
 TORCH_PREFIX="$(cd "$TORCH_HOME_DIR" && PYTHONPATH="$TORCH_HOME_DIR" python3 -W ignore -c \
   'import torch.utils; print(torch.utils.cmake_prefix_path)' 2>/dev/null | tail -n1)"
 [[ -d "$TORCH_PREFIX" ]] || { say "cannot locate LibTorch's CMake files under $TORCH_HOME_DIR"; exit 1; }
 
-CMAKE_ARGS=(-S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TORCH_PREFIX")
+CMAKE_ARGS=(-S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TORCH_PREFIX"
+            -DNASFORGE_PYTHONPATH="$TORCH_HOME_DIR:$PY_EXTRAS_DIR")
 [[ "${CI:-}" == "true" ]] && CMAKE_ARGS+=(-DNASFORGE_WERROR=ON)
 mkdir -p "$BUILD_DIR"
 say "configuring in $BUILD_DIR"
