@@ -1,7 +1,11 @@
 #include "trainer/nb201_table.h"
 
+#include <zlib.h>
+
+#include <array>
 #include <charconv>
-#include <fstream>
+#include <memory>
+#include <sstream>
 
 #include "common/errors.h"
 #include "common/json_config.h"
@@ -22,6 +26,35 @@ std::vector<std::string> split(const std::string& line) {
   }
 }
 
+struct GzCloser {
+  void operator()(gzFile_s* f) const { gzclose(f); }
+};
+
+// The whole file as text; gzread passes a file that is not gzip through unchanged, so the table
+// may be nb201.csv.gz (as shipped) or the plain CSV.
+std::string read_text(const std::string& path) {
+  std::unique_ptr<gzFile_s, GzCloser> file(gzopen(path.c_str(), "rb"));
+  if (!file) {
+    throw DataError(path +
+                    ": cannot open the NAS-Bench-201 table; it ships with the repository as "
+                    "benchmarks/nb201/nb201.csv.gz (set evaluator.path to it)");
+  }
+  std::string text;
+  std::array<char, 1 << 16> buffer;
+  int n;
+  while ((n = gzread(file.get(), buffer.data(), static_cast<unsigned>(buffer.size()))) > 0) {
+    text.append(buffer.data(), static_cast<size_t>(n));
+  }
+  int code = Z_OK;
+  const char* message = gzerror(file.get(), &code);
+  // Z_BUF_ERROR: the gzip stream ended early (a truncated download or copy).
+  if (n < 0 || (code != Z_OK && code != Z_STREAM_END)) {
+    throw DataError(path + ": corrupt or truncated gzip file (" + message +
+                    "); copy benchmarks/nb201/nb201.csv.gz again");
+  }
+  return text;
+}
+
 template <typename T>
 bool parse_number(const std::string& text, T& out) {
   const char* end = text.data() + text.size();
@@ -32,12 +65,7 @@ bool parse_number(const std::string& text, T& out) {
 }  // namespace
 
 Nb201Table::Nb201Table(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    throw DataError(path +
-                    ": cannot open the NAS-Bench-201 table; it ships with the repository "
-                    "as shared/benchmarks/nb201/nb201.csv");
-  }
+  std::istringstream in(read_text(path));
   std::string line;
   if (!std::getline(in, line)) throw DataError(path + ": empty file; expected a CSV header");
   if (!line.empty() && line.back() == '\r') line.pop_back();

@@ -1,7 +1,8 @@
 #pragma once
 // NAS-Bench-201 (Dong & Yang, ICLR 2020) as a lookup table: every cell's recorded accuracies,
-// read from shared/benchmarks/nb201/nb201.csv, and an Evaluator that "trains" a cell by looking
-// its row up, so search strategies can be measured at no training cost. Free of LibTorch.
+// read from benchmarks/nb201/nb201.csv.gz (or the plain CSV), and an Evaluator that "trains" a cell
+// by looking its row up, so search strategies can be measured at no training cost. Free of
+// LibTorch.
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,8 +15,8 @@ namespace nasforge::trainer {
 
 class Nb201Table {
  public:
-  // Reads the CSV (columns index, arch, then accuracies in percent); throws DataError naming the
-  // file and line if it is missing or malformed.
+  // Reads the CSV (columns index, arch, then accuracies in percent), gzip-compressed or plain;
+  // throws DataError naming the file and line if it is missing, truncated or malformed.
   explicit Nb201Table(const std::string& path);
 
   // The accuracy columns, in file order (without "index" and "arch").

@@ -67,7 +67,7 @@ inline nlohmann::json tiny_fashion_experiment(int trials, int epochs = 2) {
 }
 
 inline std::string nb201_table_path() {
-  return std::string(NASFORGE_SOURCE_DIR) + "/../shared/benchmarks/nb201/nb201.csv";
+  return std::string(NASFORGE_SOURCE_DIR) + "/benchmarks/nb201/nb201.csv.gz";
 }
 
 }  // namespace nasforge::testing

@@ -1,5 +1,8 @@
+#include <zlib.h>
+
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 
 #include "tests/nasforge_catch.h"
 
@@ -10,7 +13,7 @@
 namespace nasforge::trainer {
 namespace {
 
-const std::string kTablePath = NASFORGE_SOURCE_DIR "/../shared/benchmarks/nb201/nb201.csv";
+const std::string kTablePath = NASFORGE_SOURCE_DIR "/benchmarks/nb201/nb201.csv.gz";
 const std::string kIndex0 =
     "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_"
     "connect~2|";
@@ -26,6 +29,16 @@ std::shared_ptr<const Nb201Table> shared_table() {
 std::string write_temp(const std::string& name, const std::string& text) {
   const std::string path = "nasforge_test_" + name + ".csv";
   std::ofstream(path) << text;
+  return path;
+}
+
+std::string write_gz(const std::string& name, const std::string& text) {
+  const std::string path = "nasforge_test_" + name + ".csv.gz";
+  gzFile file = gzopen(path.c_str(), "wb9");
+  REQUIRE(file != nullptr);
+  REQUIRE(gzwrite(file, text.data(), static_cast<unsigned>(text.size())) ==
+          static_cast<int>(text.size()));
+  REQUIRE(gzclose(file) == Z_OK);
   return path;
 }
 
@@ -104,6 +117,37 @@ TEST_CASE("nb201 table reports a missing or malformed file as DataError", "[trai
   const auto empty = write_temp("empty", "");
   REQUIRE_THROWS_AS(Nb201Table(empty), DataError);
   for (const auto& path : {bad_header, bad_number, short_row, empty}) std::remove(path.c_str());
+}
+
+TEST_CASE(
+    "nb201 table reads a gzip-compressed table like the plain CSV; a truncated one is an "
+    "error",
+    "[trainer]") {
+  std::string text = "index,arch,cifar10_valid,cifar10_test\n";
+  for (int i = 0; i < 200; ++i) {
+    text += std::to_string(i) + ",|cell" + std::to_string(i) + "~0|," +
+            std::to_string(50 + i % 40) + ".25," + std::to_string(i) + ".5\n";
+  }
+  const auto plain_path = write_temp("plain", text);
+  const auto gz_path = write_gz("compressed", text);
+  const Nb201Table plain(plain_path), compressed(gz_path);
+  REQUIRE(compressed.size() == 200);
+  REQUIRE(compressed.columns() == plain.columns());
+  for (size_t row = 0; row < plain.size(); ++row) {
+    REQUIRE(compressed.arch(row) == plain.arch(row));
+    REQUIRE(compressed.value(row, 0) == plain.value(row, 0));
+    REQUIRE(compressed.value(row, 1) == plain.value(row, 1));
+  }
+  REQUIRE(compressed.value("|cell7~0|", "cifar10_test") == 7.5);
+  // The first half of the gzip stream only: an error, not a shorter table.
+  std::ifstream in(gz_path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string truncated_path = "nasforge_test_truncated.csv.gz";
+  std::ofstream(truncated_path, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  REQUIRE_THROWS_WITH(Nb201Table(truncated_path), Catch::Contains("truncated"));
+  REQUIRE_THROWS_WITH(Nb201Table("/nonexistent/nb201.csv.gz"),
+                      Catch::Contains("benchmarks/nb201/nb201.csv.gz"));
+  for (const auto& path : {plain_path, gz_path, truncated_path}) std::remove(path.c_str());
 }
 
 }  // namespace nasforge::trainer
