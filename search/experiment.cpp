@@ -134,12 +134,11 @@ int Experiment::max_epochs() const {
 
 namespace {
 
+// A relative path means the same file wherever nasforge is started from: it is read against the
+// experiment file's folder (never the working directory), so a missing one is reported there.
 std::string resolve(const std::string& path, const fs::path& file_dir) {
   if (path.empty() || fs::path(path).is_absolute()) return path;
-  if (fs::exists(path)) return fs::absolute(path).lexically_normal().string();
-  const auto beside = file_dir / path;
-  if (fs::exists(beside)) return fs::absolute(beside).lexically_normal().string();
-  return path;  // left as given; the loader reports it missing
+  return (file_dir / path).lexically_normal().string();
 }
 
 }  // namespace

@@ -45,8 +45,8 @@ struct Experiment {
   nlohmann::json to_json() const;
 };
 
-// Reads an experiment file; relative dataset and table paths are resolved against the working
-// directory, then the file's folder, and stored absolute so `resume` works from anywhere.
+// Reads an experiment file; relative dataset and table paths are resolved against the file's
+// folder (not the working directory), and stored absolute so `resume` works from anywhere.
 Experiment load_experiment_file(const std::string& path);
 
 }  // namespace nasforge::search
