@@ -74,6 +74,16 @@ struct HparamChange {
   std::string reason;
 };
 
+// What the search's data loading found: counts the experiment is judged by, and the full report
+// (per-class counts, skipped files with reasons, duplicate and leakage examples) as JSON.
+struct DataReportRow {
+  std::int64_t skipped_files = 0;       // files that could not be decoded or read
+  std::int64_t duplicates_dropped = 0;  // exact duplicates removed within splits
+  std::int64_t leakage = 0;             // test images also found in the training data
+  nlohmann::json details = nlohmann::json::object();
+  double recorded_at = 0;
+};
+
 // Controller state as the controller gave it (CBOR bytes), with the number of trials it has seen.
 struct ControllerSnapshot {
   std::int64_t step = 0;

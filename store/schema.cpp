@@ -69,6 +69,17 @@ CREATE TABLE controller_state (
   updated_at REAL NOT NULL
 );
 )sql",
+    // v2: what loading the data found (skipped files, duplicates dropped, train/test leakage).
+    R"sql(
+CREATE TABLE experiment_data (
+  experiment_id INTEGER PRIMARY KEY REFERENCES experiments(id),
+  skipped_files INTEGER NOT NULL,
+  duplicates_dropped INTEGER NOT NULL,
+  leakage INTEGER NOT NULL,
+  report TEXT NOT NULL,
+  recorded_at REAL NOT NULL
+);
+)sql",
 };
 
 std::int64_t pragma_int(detail::Connection& connection, const char* pragma) {

@@ -85,6 +85,34 @@ SqliteStore SqliteStore::open(const std::string& path) {
   return SqliteStore(std::move(connection));
 }
 
+void SqliteStore::record_data_report(std::int64_t experiment_id, const DataReportRow& report) {
+  Statement s(connection_,
+              "INSERT OR REPLACE INTO experiment_data (experiment_id, skipped_files, "
+              "duplicates_dropped, leakage, report, recorded_at) VALUES (?, ?, ?, ?, ?, ?)");
+  s.bind(1, experiment_id)
+      .bind(2, report.skipped_files)
+      .bind(3, report.duplicates_dropped)
+      .bind(4, report.leakage)
+      .bind(5, report.details.dump())
+      .bind(6, now_seconds())
+      .run();
+}
+
+std::optional<DataReportRow> SqliteStore::data_report(std::int64_t experiment_id) const {
+  Statement s(connection_,
+              "SELECT skipped_files, duplicates_dropped, leakage, report, recorded_at "
+              "FROM experiment_data WHERE experiment_id = ?");
+  s.bind(1, experiment_id);
+  if (!s.step()) return std::nullopt;
+  DataReportRow row;
+  row.skipped_files = s.column_int(0);
+  row.duplicates_dropped = s.column_int(1);
+  row.leakage = s.column_int(2);
+  row.details = json::parse(s.column_text(3));
+  row.recorded_at = s.column_double(4);
+  return row;
+}
+
 int SqliteStore::schema_version() const {
   Statement s(connection_, "PRAGMA user_version");
   return s.step() ? static_cast<int>(s.column_int(0)) : 0;

@@ -17,7 +17,7 @@ namespace nasforge::store {
 
 class SqliteStore {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Creates a new database; throws StoreError if the file already exists.
   static SqliteStore create(const std::string& path);
@@ -57,6 +57,10 @@ class SqliteStore {
 
   void save_controller_state(std::int64_t experiment_id, const ControllerSnapshot& snapshot);
   std::optional<ControllerSnapshot> controller_state(std::int64_t experiment_id) const;
+
+  // The data report of the experiment's latest load (a resume records it again, replacing it).
+  void record_data_report(std::int64_t experiment_id, const DataReportRow& report);
+  std::optional<DataReportRow> data_report(std::int64_t experiment_id) const;
 
   int schema_version() const;
 
