@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <string>
+
+#include "common/errors.h"
 
 namespace nasforge::trainer {
 namespace {
@@ -50,6 +53,29 @@ constexpr int kMaxRatio = 31;
 
 std::uint8_t to_byte(float v) {
   return static_cast<std::uint8_t>(std::clamp(v, 0.0f, 255.0f) + 0.5f);
+}
+
+// The horizontal pass over rows the vertical pass made (float, interleaved), writing planar
+// bytes. One accumulator per channel, so that the channels' sums run side by side.
+template <int C>
+void horizontal_pass(const float* rows, int rows_count, int width, const Taps& taps, int out_width,
+                     std::uint8_t* target) {
+  const std::size_t plane = static_cast<std::size_t>(rows_count) * out_width;
+  for (int y = 0; y < rows_count; ++y) {
+    const float* row = rows + static_cast<std::size_t>(y) * width * C;
+    std::uint8_t* out = target + static_cast<std::size_t>(y) * out_width;
+    for (int x = 0; x < out_width; ++x) {
+      const float* w = taps.weights.data() + static_cast<std::size_t>(x) * taps.span;
+      const int first = taps.first[x];
+      const int count = std::min(taps.span, width - first);
+      const float* px = row + static_cast<std::size_t>(first) * C;
+      float sum[C] = {};
+      for (int k = 0; k < count; ++k) {
+        for (int c = 0; c < C; ++c) sum[c] += w[k] * px[k * C + c];
+      }
+      for (int c = 0; c < C; ++c) out[c * plane + x] = to_byte(sum[c]);
+    }
+  }
 }
 
 }  // namespace
@@ -111,36 +137,37 @@ void resize_to_planar(const std::uint8_t* source, int height, int width, int cha
   const Taps horizontal = make_taps(width, out_width);
   const Taps vertical = make_taps(height, out_height);
 
-  // Horizontal pass into float rows [channel][source row][output column], then vertical.
-  std::vector<float> rows(static_cast<std::size_t>(channels) * height * out_width, 0.0f);
-  for (int y = 0; y < height; ++y) {
-    const std::uint8_t* row = source + static_cast<std::size_t>(y) * width * channels;
-    for (int x = 0; x < out_width; ++x) {
-      const float* w = horizontal.weights.data() + static_cast<std::size_t>(x) * horizontal.span;
-      const int first = horizontal.first[x];
-      const int count = std::min(horizontal.span, width - first);
-      for (int c = 0; c < channels; ++c) {
-        float sum = 0;
-        for (int k = 0; k < count; ++k) sum += w[k] * row[(first + k) * channels + c];
-        rows[(static_cast<std::size_t>(c) * height + y) * out_width + x] = sum;
-      }
+  // Vertical pass first, into float rows [output row][source column * channels]: its inner loop
+  // runs along whole interleaved rows (vectorised), and when shrinking it leaves the horizontal
+  // pass fewer rows. The passes are linear, so their order changes only float rounding.
+  const std::size_t row_size = static_cast<std::size_t>(width) * channels;
+  std::vector<float> rows(static_cast<std::size_t>(out_height) * row_size, 0.0f);
+  for (int y = 0; y < out_height; ++y) {
+    const float* w = vertical.weights.data() + static_cast<std::size_t>(y) * vertical.span;
+    const int first = vertical.first[y];
+    const int count = std::min(vertical.span, height - first);
+    float* sum = rows.data() + static_cast<std::size_t>(y) * row_size;
+    for (int k = 0; k < count; ++k) {
+      const float wk = w[k];
+      const std::uint8_t* row = source + static_cast<std::size_t>(first + k) * row_size;
+      for (std::size_t i = 0; i < row_size; ++i) sum[i] += wk * static_cast<float>(row[i]);
     }
   }
-  for (int c = 0; c < channels; ++c) {
-    const float* channel_rows = rows.data() + static_cast<std::size_t>(c) * height * out_width;
-    for (int y = 0; y < out_height; ++y) {
-      const float* w = vertical.weights.data() + static_cast<std::size_t>(y) * vertical.span;
-      const int first = vertical.first[y];
-      const int count = std::min(vertical.span, height - first);
-      std::uint8_t* out = target + c * plane + static_cast<std::size_t>(y) * out_width;
-      for (int x = 0; x < out_width; ++x) {
-        float sum = 0;
-        for (int k = 0; k < count; ++k) {
-          sum += w[k] * channel_rows[static_cast<std::size_t>(first + k) * out_width + x];
-        }
-        out[x] = to_byte(sum);
-      }
-    }
+  switch (channels) {
+    case 1:
+      horizontal_pass<1>(rows.data(), out_height, width, horizontal, out_width, target);
+      break;
+    case 2:
+      horizontal_pass<2>(rows.data(), out_height, width, horizontal, out_width, target);
+      break;
+    case 3:
+      horizontal_pass<3>(rows.data(), out_height, width, horizontal, out_width, target);
+      break;
+    case 4:
+      horizontal_pass<4>(rows.data(), out_height, width, horizontal, out_width, target);
+      break;
+    default:
+      throw InternalError("resize_to_planar: " + std::to_string(channels) + " channels");
   }
 }
 
