@@ -10,6 +10,7 @@
 
 #include "common/errors.h"
 #include "common/log.h"
+#include "export/portable_model.h"
 #include "search/experiment.h"
 #include "search/report.h"
 #include "search/search_loop.h"
@@ -204,7 +205,9 @@ void print_status(const std::string& db_path, std::ostream& out) {
   }
 }
 
-void export_best(const std::string& db_path, const std::string& out_dir, std::ostream& out) {
+void export_best(const std::string& db_path, const std::string& out_dir, std::ostream& out,
+                 const std::string& onnx) {
+  const auto onnx_mode = exporter::parse_onnx_mode(onnx, "export: --onnx");
   auto store = store::SqliteStore::open(db_path);
   const auto row = store.experiment();
   const auto best = store.best_trial(row.id);
@@ -224,6 +227,7 @@ void export_best(const std::string& db_path, const std::string& out_dir, std::os
                           {"params", best->outcome.params},
                           {"flops", best->outcome.flops}};
   nlohmann::json metrics = {{"val_accuracy", best->outcome.val_accuracy}};
+  std::pair<std::shared_ptr<space::Network>, exporter::ModelSpec> trained;
   if (experiment.trains()) {
     const auto data = trainer::load_splits(experiment.dataset);
     model["dataset"] = experiment.dataset.to_json();
@@ -238,12 +242,19 @@ void export_best(const std::string& db_path, const std::string& out_dir, std::os
     metrics["test_loss"] = test.loss;
     fs::copy_file(best->outcome.weights_path, fs::path(out_dir) / "weights.pt",
                   fs::copy_options::overwrite_existing);
+    trained = {network, {data.shape, data.num_classes, data.mean, data.std, data.class_names}};
   } else {
     metrics["benchmark"] = best->outcome.extra;
   }
   model["metrics"] = metrics;
   std::ofstream(fs::path(out_dir) / "architecture.json") << model.dump(2) << "\n";
   std::ofstream(fs::path(out_dir) / "metrics.json") << metrics.dump(2) << "\n";
+  // The network out of nasforge: model.py + model.safetensors for PyTorch, and model.onnx.
+  std::optional<exporter::PortableModelReport> portable;
+  if (trained.first) {
+    portable = exporter::write_portable_model(*space, arch, *trained.first, trained.second, out_dir,
+                                              onnx_mode);
+  }
   out << "exported trial " << best->ordinal << " (" << best->arch_canonical << ") to " << out_dir
       << "\n";
   out << std::fixed << std::setprecision(2) << "val acc " << best->outcome.val_accuracy * 100
@@ -252,6 +263,14 @@ void export_best(const std::string& db_path, const std::string& out_dir, std::os
     out << ", test acc " << metrics["test_accuracy"].get<double>() * 100 << "%";
   }
   out << "\n";
+  if (portable) {
+    out << "PyTorch: model.py + model.safetensors";
+    if (portable->onnx.written) out << "; ONNX: model.onnx (" << portable->onnx.message << ")";
+    out << "\n";
+    if (!portable->onnx.written && onnx_mode == exporter::OnnxMode::kAuto) {
+      log::warn("model.onnx not written: " + portable->onnx.message);
+    }
+  }
 }
 
 double evaluate_exported(const std::string& model_dir, const std::string& split,

@@ -15,8 +15,11 @@ void run_search(const std::string& config_path, const std::string& db_path, std:
 void resume_search(const std::string& db_path, std::ostream& out);
 // Prints the experiment, its trials and the best one; safe while a search runs.
 void print_status(const std::string& db_path, std::ostream& out);
-// Writes the best trial's architecture.json, weights.pt and metrics.json (with test accuracy).
-void export_best(const std::string& db_path, const std::string& out_dir, std::ostream& out);
+// Writes the best trial's architecture.json, weights.pt and metrics.json (with test accuracy);
+// for a trained network also model.py, model.safetensors and model.onnx (`onnx`: required, auto
+// or off; auto warns when model.onnx cannot be made).
+void export_best(const std::string& db_path, const std::string& out_dir, std::ostream& out,
+                 const std::string& onnx = "auto");
 // Loads an exported model and prints its accuracy on a split ("test" or "validation").
 double evaluate_exported(const std::string& model_dir, const std::string& split, std::ostream& out);
 

@@ -27,7 +27,9 @@ commands:
                                   run the search as N local data-parallel ranks
   resume --db PATH                continue a stopped search to its budget
   status --db PATH                show the trials and the best so far (works while running)
-  export --db PATH --out DIR      write the best architecture, its weights and test accuracy
+  export --db PATH --out DIR [--onnx required|auto|off]
+                                  write the best architecture, its weights and test accuracy,
+                                  and the network for PyTorch (model.py) and ONNX (model.onnx)
   evaluate --model DIR [--split test|validation]
                                   re-evaluate an exported model
 options for every command:
@@ -53,8 +55,12 @@ const std::map<std::string, std::string> kCommandHelp = {
     {"status",
      "usage: nasforge status --db PATH\n  Prints the experiment's trials and the best one.\n"},
     {"export",
-     "usage: nasforge export --db PATH --out DIR\n  Writes DIR/architecture.json (re-loadable), "
-     "DIR/weights.pt and\n  DIR/metrics.json with the test-set accuracy of the best trial.\n"},
+     "usage: nasforge export --db PATH --out DIR [--onnx required|auto|off]\n  Writes "
+     "DIR/architecture.json (re-loadable), DIR/weights.pt and\n  DIR/metrics.json with the "
+     "test-set accuracy of the best trial; for a trained\n  network also DIR/model.py and "
+     "DIR/model.safetensors (PyTorch, no nasforge\n  needed) and DIR/model.onnx. --onnx auto "
+     "(default) warns when model.onnx\n  cannot be made (no Python with torch and onnx), "
+     "required fails, off skips it.\n"},
     {"evaluate",
      "usage: nasforge evaluate --model DIR [--split test|validation]\n  Loads an exported model "
      "and prints its accuracy on the split.\n"},
@@ -166,8 +172,9 @@ int dispatch(const Args& args) {
     check_options(args, {"db"}, 0);
     s::print_status(require(args, "db"), std::cout);
   } else if (args.command == "export") {
-    check_options(args, {"db", "out"}, 0);
-    s::export_best(require(args, "db"), require(args, "out"), std::cout);
+    check_options(args, {"db", "out", "onnx"}, 0);
+    s::export_best(require(args, "db"), require(args, "out"), std::cout,
+                   args.options.count("onnx") ? args.options.at("onnx") : "auto");
   } else if (args.command == "evaluate") {
     check_options(args, {"model", "split"}, 0);
     const auto split = args.options.count("split") ? args.options.at("split") : "test";
