@@ -133,6 +133,19 @@ bool premature_end(std::string_view message) {
   return message.find("Premature end") != std::string_view::npos;
 }
 
+// Whether the bytes end with the JPEG end-of-image marker, as every complete file does (a few
+// writers append padding after it; those files decode and never get here).
+bool ends_with_eoi(std::span<const std::uint8_t> bytes) {
+  return bytes.size() >= 2 && bytes[bytes.size() - 2] == 0xff && bytes.back() == 0xd9;
+}
+
+// TurboJPEG's message without its "tjDecompress2(): " prefix.
+std::string jpeg_message(tjhandle handle) {
+  std::string message = tjGetErrorStr2(handle);
+  if (const auto at = message.find("(): "); at != std::string::npos) message.erase(0, at + 4);
+  return message;
+}
+
 }  // namespace
 
 ImageDecoder::~ImageDecoder() {
@@ -155,8 +168,14 @@ DecodeResult ImageDecoder::decode_jpeg(std::span<const std::uint8_t> bytes) {
 
   int width = 0, height = 0, subsampling = 0, colorspace = 0;
   if (tjDecompressHeader3(handle, data, size, &width, &height, &subsampling, &colorspace) != 0) {
-    const std::string message = tjGetErrorStr2(handle);
-    return failure(premature_end(message) ? "truncated JPEG" : "corrupt JPEG: " + message);
+    // A file cut inside its headers fails here, often with an unrelated message.
+    const std::string message = jpeg_message(handle);
+    const bool truncated = premature_end(message) || !ends_with_eoi(bytes);
+    return failure(truncated ? "truncated JPEG" : "corrupt JPEG: " + message);
+  }
+  if (width <= 0 || height <= 0) {
+    // The headers ended before a frame header (a tables-only stream, or a file cut early).
+    return failure(ends_with_eoi(bytes) ? "corrupt JPEG: no image in the file" : "truncated JPEG");
   }
   if (colorspace == TJCS_CMYK || colorspace == TJCS_YCCK) {
     return failure("CMYK JPEG not supported: save it as RGB");
@@ -174,12 +193,14 @@ DecodeResult ImageDecoder::decode_jpeg(std::span<const std::uint8_t> bytes) {
   // TJFLAG_LIMITSCANS refuses progressive files with absurd scan counts (a decoding-time bomb).
   if (tjDecompress2(handle, data, size, image.pixels.data(), width, 0, height,
                     gray ? TJPF_GRAY : TJPF_RGB, TJFLAG_LIMITSCANS) != 0) {
-    const std::string message = tjGetErrorStr2(handle);
+    const std::string message = jpeg_message(handle);
     // A file cut short decodes with a warning and grey where the data ended: unreadable, not an
     // image to train on. Other warnings (extraneous bytes before a marker and the like) leave a
     // complete image, which PIL and torchvision also accept.
     if (premature_end(message)) return failure("truncated JPEG");
-    if (tjGetErrorCode(handle) != TJERR_WARNING) return failure("corrupt JPEG: " + message);
+    if (tjGetErrorCode(handle) != TJERR_WARNING) {
+      return failure(ends_with_eoi(bytes) ? "corrupt JPEG: " + message : "truncated JPEG");
+    }
   }
   return result;
 }
