@@ -82,10 +82,12 @@ std::string cell_source(const space::Architecture& arch) {
   std::string out = R"(
 
 class Cell(nn.Module):
-    """The searched cell, )" +
-                    arch.canonical() +
-                    R"(: node j is the sum over
-    i < j of op(i -> j)(node i); the output is node 3. "none" edges are left out."""
+    """The searched cell: node j is the sum over i < j of op(i -> j)(node i); the output is
+    node 3, and "none" edges are left out.
+
+    )" + arch.canonical() +
+                    R"(
+    """
 
     def __init__(self, channels):
         super().__init__()
