@@ -62,10 +62,19 @@ void print_summary(store::SqliteStore& store, std::int64_t experiment_id,
   out << "\n";
 }
 
-void run_loop(store::SqliteStore& store, const Experiment& experiment, std::ostream& out) {
+// Records what loading the data found (skipped files, duplicates dropped, leakage).
+void record_data_report(store::SqliteStore& store, const SearchParts& parts) {
+  if (!parts.data) return;
+  const auto& report = parts.data->report;
+  store.record_data_report(store.experiment().id,
+                           {report.skipped_count(), report.duplicates_dropped_count(),
+                            report.leakage, report.to_json(), 0});
+}
+
+void run_loop(store::SqliteStore& store, const Experiment& experiment, SearchParts parts,
+              std::ostream& out) {
   const auto started = std::chrono::steady_clock::now();
   const auto experiment_id = store.experiment().id;
-  auto parts = prepare(experiment);
   SearchLoop loop(store, experiment_id, experiment, parts, artifacts_dir(store.path()));
   loop.run();
   const double seconds =
@@ -156,7 +165,7 @@ void run_search(const std::string& config_path, const std::string& db_path, std:
     return;
   }
   // Check the data and the evaluator before any database exists.
-  prepare(experiment);
+  auto parts = prepare(experiment);
   if (fs::exists(db_path)) {
     throw StoreError(db_path +
                      ": database already exists; continue it with `nasforge resume --db " +
@@ -167,8 +176,9 @@ void run_search(const std::string& config_path, const std::string& db_path, std:
   }
   auto store = store::SqliteStore::create(db_path);
   store.create_experiment(experiment.name, experiment.to_json());
+  record_data_report(store, parts);
   log::info("experiment '" + experiment.name + "' recorded in " + db_path);
-  run_loop(store, experiment, out);
+  run_loop(store, experiment, std::move(parts), out);
 }
 
 void resume_search(const std::string& db_path, std::ostream& out) {
@@ -181,7 +191,9 @@ void resume_search(const std::string& db_path, std::ostream& out) {
     return;
   }
   log::info("resuming experiment '" + experiment.name + "' from " + db_path);
-  run_loop(store, experiment, out);
+  auto parts = prepare(experiment);
+  record_data_report(store, parts);
+  run_loop(store, experiment, std::move(parts), out);
 }
 
 void print_status(const std::string& db_path, std::ostream& out) {

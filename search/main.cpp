@@ -11,6 +11,7 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "search/commands.h"
+#include "search/data_command.h"
 #include "search/launch.h"
 #include "trainer/distributed/process_group.h"
 
@@ -32,6 +33,8 @@ commands:
                                   and the network for PyTorch (model.py) and ONNX (model.onnx)
   evaluate --model DIR [--split test|validation]
                                   re-evaluate an exported model
+  data inspect CONFIG             show what a dataset holds: images per class and split, sizes,
+                                  skipped files, duplicates, train/test leakage, bad labels
 options for every command:
   --quiet                         log warnings and errors only
   --help                          show help for a command
@@ -61,6 +64,14 @@ const std::map<std::string, std::string> kCommandHelp = {
      "DIR/model.safetensors (PyTorch, no nasforge\n  needed) and DIR/model.onnx. --onnx auto "
      "(default) warns when model.onnx\n  cannot be made (no Python with torch and onnx), "
      "required fails, off skips it.\n"},
+    {"data",
+     "usage: nasforge data inspect CONFIG\n       nasforge data inspect --format F --path P "
+     "[--image-size N] [--channels C]\n  Reads the dataset of the experiment file CONFIG (or "
+     "a file holding a dataset\n  object) without running a search and prints images per class "
+     "and split,\n  the sizes and channels found, files that cannot be decoded, exact "
+     "duplicates\n  within each split and across train/test (leakage), labels outside the "
+     "classes\n  and classes with fewer than 5 images. Exit 0 when the data can be used,\n  2 "
+     "on bad input.\n"},
     {"evaluate",
      "usage: nasforge evaluate --model DIR [--split test|validation]\n  Loads an exported model "
      "and prints its accuracy on the split.\n"},
@@ -131,7 +142,7 @@ int dispatch(const Args& args) {
   const auto help = kCommandHelp.find(args.command);
   if (help == kCommandHelp.end()) {
     throw ConfigError("unknown command '" + args.command +
-                      "'; expected run, launch, resume, status, export or evaluate");
+                      "'; expected run, launch, resume, status, export, evaluate or data");
   }
   if (args.help) {
     std::cout << help->second;
@@ -175,6 +186,8 @@ int dispatch(const Args& args) {
     check_options(args, {"db", "out", "onnx"}, 0);
     s::export_best(require(args, "db"), require(args, "out"), std::cout,
                    args.options.count("onnx") ? args.options.at("onnx") : "auto");
+  } else if (args.command == "data") {
+    s::data_command(args.positional, args.options, std::cout);
   } else if (args.command == "evaluate") {
     check_options(args, {"model", "split"}, 0);
     const auto split = args.options.count("split") ? args.options.at("split") : "test";

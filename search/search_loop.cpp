@@ -26,6 +26,7 @@ SearchParts prepare(const Experiment& experiment) {
   parts.space = space::make_search_space(experiment.space);
   if (experiment.trains()) {
     auto data = std::make_shared<trainer::DataSplits>(trainer::load_splits(experiment.dataset));
+    parts.data = data;
     parts.evaluator = std::make_unique<trainer::TorchEvaluator>(*parts.space, std::move(data),
                                                                 experiment.training);
   } else {

@@ -19,6 +19,7 @@
 #include "search/experiment.h"
 #include "space/search_space.h"
 #include "store/sqlite_store.h"
+#include "trainer/dataset.h"
 #include "trainer/evaluator.h"
 
 namespace nasforge::search {
@@ -28,6 +29,9 @@ namespace nasforge::search {
 struct SearchParts {
   std::unique_ptr<space::SearchSpace> space;
   std::unique_ptr<trainer::Evaluator> evaluator;
+  // The data the evaluator trains on (null for table evaluators), kept so that its report can
+  // be recorded without loading the data twice.
+  std::shared_ptr<const trainer::DataSplits> data;
 };
 
 SearchParts prepare(const Experiment& experiment);

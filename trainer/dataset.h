@@ -89,7 +89,7 @@ struct DataReport {
 
   std::int64_t skipped_count() const { return static_cast<std::int64_t>(skipped.size()); }
   std::int64_t duplicates_dropped_count() const;
-  // Classes with fewer than `threshold` images in the training split (after splitting).
+  // Classes with fewer than `threshold` images for training (train and validation splits).
   std::vector<std::string> small_classes(std::int64_t threshold = 5) const;
   nlohmann::json to_json() const;
 };

@@ -10,11 +10,17 @@ std::int64_t DataReport::duplicates_dropped_count() const {
 }
 
 std::vector<std::string> DataReport::small_classes(std::int64_t threshold) const {
+  // The training data: the train and validation splits together.
+  std::vector<std::int64_t> total(class_names.size(), 0);
+  for (const char* split : {"train", "validation"}) {
+    const auto it = per_class.find(split);
+    if (it == per_class.end()) continue;
+    if (total.size() < it->second.size()) total.resize(it->second.size(), 0);
+    for (size_t c = 0; c < it->second.size(); ++c) total[c] += it->second[c];
+  }
   std::vector<std::string> out;
-  const auto it = per_class.find("train");
-  if (it == per_class.end()) return out;
-  for (size_t c = 0; c < it->second.size(); ++c) {
-    if (it->second[c] < threshold) {
+  for (size_t c = 0; c < total.size(); ++c) {
+    if (total[c] < threshold) {
       out.push_back(c < class_names.size() ? class_names[c] : std::to_string(c));
     }
   }

@@ -135,10 +135,10 @@ std::string or_default(const std::string& value, const std::string& fallback) {
 SourceData read_idx(const DatasetSpec& spec) {
   const auto& dir = spec.path;
   if (!fs::is_directory(dir)) {
-    throw DataError(dir + ": IDX dataset folder not found" +
-                    (spec.name == "fashion-mnist"
-                         ? " (apt-get install dataset-fashion-mnist, or set dataset.path)"
-                         : " (set dataset.path)"));
+    throw DataError(dir + (spec.name == "fashion-mnist"
+                               ? ": Fashion-MNIST directory not found (apt-get install "
+                                 "dataset-fashion-mnist, or set dataset.path)"
+                               : ": IDX dataset folder not found (set dataset.path)"));
   }
   auto locate = [&](const std::string& name, const char* key, bool required) {
     auto path = find_file(dir, name);
