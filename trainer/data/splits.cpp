@@ -154,7 +154,13 @@ DataSplits build(const DatasetSpec& spec, bool collect_label_errors) {
     splits.train = dataset_of(source.train.select(train));
     splits.validation = dataset_of(source.train.select(validation));
   }
-  if (source.test) splits.test = dataset_of(*source.test);
+  if (source.test) {
+    splits.test = dataset_of(*source.test);
+  } else {  // no test split: empty, of the right shape, so that callers can test for size() == 0
+    const auto& images = source.train.data.images;
+    splits.test = {at::empty({0, images.size(1), images.size(2), images.size(3)}, at::kByte),
+                   at::empty({0}, at::kLong)};
+  }
   if (splits.train.size() == 0)
     throw DataError(spec.path + ": no training images left after the split");
   if (splits.validation.size() == 0) {

@@ -54,6 +54,7 @@ TEST_CASE("an image folder is cleaned and split; a val/ folder is used as is", "
   REQUIRE(splits.report.skipped.size() == 1);
   CHECK_THAT(splits.report.skipped[0].first, Catch::EndsWith("notes.txt"));
   CHECK(splits.test.size() == 0);
+  CHECK(splits.test.images.defined());  // empty, not undefined: callers can ask its size
 
   const auto split_root = dir.path / "split";
   for (int i = 0; i < 6; ++i) {
