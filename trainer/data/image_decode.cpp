@@ -154,7 +154,16 @@ ImageDecoder::~ImageDecoder() {
 
 DecodeResult ImageDecoder::decode(std::span<const std::uint8_t> bytes) {
   if (starts_with(bytes, kPngMagic)) return decode_png(bytes);
-  if (starts_with(bytes, kJpegMagic)) return decode_jpeg(bytes);
+  if (starts_with(bytes, kJpegMagic)) {
+    auto result = decode_jpeg(bytes);
+    // A failed decode can leave the TurboJPEG handle in its error state, so that the next file
+    // on this thread fails too ("no image in the file"): start the next one on a fresh handle.
+    if (!result.ok() && jpeg_) {
+      tjDestroy(static_cast<tjhandle>(jpeg_));
+      jpeg_ = nullptr;
+    }
+    return result;
+  }
   return failure(bytes.empty() ? "empty file" : "not a PNG or JPEG image");
 }
 
