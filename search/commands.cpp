@@ -119,6 +119,7 @@ void run_distributed(const Experiment& experiment, const std::string& db_path, b
   SearchParts parts;
   parts.space = space::make_search_space(experiment.space);
   auto data = std::make_shared<trainer::DataSplits>(trainer::load_splits(experiment.dataset));
+  parts.data = data;
   dist::DistributedContext context(options, device);
   dist::DataParallelEvaluator data_parallel(context, *parts.space, data, config);
   if (options.rank != 0) {
@@ -132,6 +133,7 @@ void run_distributed(const Experiment& experiment, const std::string& db_path, b
     store.emplace(store::SqliteStore::create(db_path));
     store->create_experiment(experiment.name, experiment.to_json());
   }
+  record_data_report(*store, parts);
   auto leader = std::make_unique<dist::TrialLeader>(context, *parts.space, data_parallel);
   auto* leader_ptr = leader.get();
   parts.evaluator = std::move(leader);
@@ -248,10 +250,16 @@ void export_best(const std::string& db_path, const std::string& out_dir, std::os
     model["normalization"] = {{"mean", data.mean}, {"std", data.std}};
     auto network = space::build_network(*space, arch, data.shape, data.num_classes);
     trainer::load_weights(*network, best->outcome.weights_path);
-    const auto test = trainer::evaluate_network(*network, data.test, {data.mean, data.std},
-                                                c10::Device(c10::kCPU), 1000);
-    metrics["test_accuracy"] = test.accuracy;
-    metrics["test_loss"] = test.loss;
+    if (data.test.size() > 0) {
+      const auto test = trainer::evaluate_network(*network, data.test, {data.mean, data.std},
+                                                  c10::Device(c10::kCPU), 1000);
+      metrics["test_accuracy"] = test.accuracy;
+      metrics["test_loss"] = test.loss;
+    } else {
+      // An image folder without test/, arrays without test arrays: nothing to measure on.
+      log::warn(experiment.dataset.path + ": the dataset has no test split; " +
+                "metrics.json has no test accuracy");
+    }
     fs::copy_file(best->outcome.weights_path, fs::path(out_dir) / "weights.pt",
                   fs::copy_options::overwrite_existing);
     trained = {network, {data.shape, data.num_classes, data.mean, data.std, data.class_names}};
@@ -312,6 +320,10 @@ double evaluate_exported(const std::string& model_dir, const std::string& split,
   const auto spec =
       trainer::DatasetSpec::from_json(model.at("dataset"), path.string() + ": dataset");
   const auto data = trainer::load_splits(spec);
+  if (split == "test" && data.test.size() == 0) {
+    throw DataError(spec.path + ": the dataset has no test split (an image folder needs test/, " +
+                    "NumPy arrays x_test and y_test); evaluate --split validation instead");
+  }
   auto network = space::build_network(*space, arch, data.shape, data.num_classes);
   trainer::load_weights(*network, (fs::path(model_dir) / "weights.pt").string());
   const auto metrics =

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "store/sqlite_store.h"
 #include "tests/search/cli_helpers.h"
@@ -107,6 +108,30 @@ TEST_CASE("a search runs on an image folder and records its data report", "[sear
   CHECK(report->leakage == 1);
   CHECK(report->details.at("class_names") == json::array({"cat", "dog"}));
   CHECK(store.trials(store.experiment().id).size() == 1);
+}
+
+TEST_CASE("a search on a folder without test/ exports without a test accuracy", "[search]") {
+  testing::TempDir dir("data-no-test");
+  write_folder(dir.path / "pets");
+  fs::remove_all(dir.path / "pets" / "test");
+  const auto config = write_json(dir, "pets.json", folder_experiment("pets", dir.file("cache")));
+  const auto db = dir.file("pets.db");
+  const auto run = run_cli("run " + config + " --db " + db + " --quiet");
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  const auto exported = run_cli("export --db " + db + " --out " + dir.file("best") + " --onnx off");
+  INFO(exported.output);
+  REQUIRE(exported.exit_code == 0);
+  CHECK_THAT(exported.output, Catch::Contains("has no test split"));
+  std::ifstream in(dir.file("best/metrics.json"));
+  const auto metrics = json::parse(in);
+  CHECK(metrics.contains("val_accuracy"));
+  CHECK_FALSE(metrics.contains("test_accuracy"));
+  CHECK(fs::exists(dir.path / "best" / "model.safetensors"));
+  const auto evaluated = run_cli("evaluate --model " + dir.file("best") + " --split test");
+  CHECK(evaluated.exit_code == 2);
+  CHECK_THAT(evaluated.output, Catch::Contains("has no test split"));
+  CHECK(run_cli("evaluate --model " + dir.file("best") + " --split validation").exit_code == 0);
 }
 
 TEST_CASE("a bad dataset gives one line on stderr, exit code 2 and no database", "[search]") {

@@ -5,12 +5,8 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "trainer/data/dataset_cache.h"
-#include "trainer/data/readers.h"
-
-#if __has_include("trainer/data/image_folder.h")
 #include "trainer/data/image_folder.h"
-#define NASFORGE_HAS_IMAGE_FOLDER 1
-#endif
+#include "trainer/data/readers.h"
 
 namespace nasforge::trainer {
 
@@ -22,15 +18,11 @@ SourceData read_source(const DatasetSpec& spec) {
   if (spec.format == "numpy") return read_numpy(spec);
   if (spec.format == "synthetic") return read_synthetic();
   if (spec.format == "image-folder") {
-#ifdef NASFORGE_HAS_IMAGE_FOLDER
     ImageFolderOptions options;
     options.root = spec.path;
     options.image_size = spec.image_size;
     options.channels = spec.channels;
     return read_image_folder(options);
-#else
-    throw DataError(spec.path + ": this nasforge was built without the image-folder reader");
-#endif
   }
   throw InternalError("read_source: unknown dataset format '" + spec.format + "'");
 }
