@@ -11,7 +11,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -208,7 +207,8 @@ nlohmann::json list_files(const fs::path& root) {
     const auto ns = [](const timespec& t) {
       return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
     };
-    files.push_back({fs::relative(it->path(), root).generic_string(),
+    // Lexical: fs::relative would resolve every path through the file system (realpath).
+    files.push_back({it->path().lexically_relative(root).generic_string(),
                      static_cast<std::int64_t>(st.st_size), ns(st.st_mtim), ns(st.st_ctim)});
   }
   std::sort(files.begin(), files.end(),
@@ -265,7 +265,16 @@ std::optional<SourceData> read_cache(const std::string& file, const std::string&
     log::warn(file + ": cannot read the dataset cache; decoding the source again");
     return std::nullopt;
   }
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // One read of the whole file (a character iterator would take longer than the decoding).
+  std::string bytes;
+  in.seekg(0, std::ios::end);
+  const auto length = in.tellg();
+  in.seekg(0, std::ios::beg);
+  if (length > 0) {
+    bytes.resize(static_cast<size_t>(length));
+    in.read(bytes.data(), length);
+    bytes.resize(static_cast<size_t>(in.gcount()));
+  }
   auto corrupt = [&](const std::string& why) -> std::optional<SourceData> {
     log::warn(file + ": corrupt dataset cache (" + why + "); rebuilding it");
     return std::nullopt;
