@@ -13,6 +13,8 @@ namespace nasforge::testing {
 inline std::shared_ptr<trainer::DataSplits> synthetic_splits() {
   trainer::DatasetSpec spec;
   spec.name = "synthetic";
+  spec.format = "synthetic";  // the struct's default format is idx (Fashion-MNIST)
+  spec.path.clear();
   spec.validation_fraction = 0.2;
   return std::make_shared<trainer::DataSplits>(trainer::load_splits(spec));
 }
