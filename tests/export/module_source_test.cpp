@@ -84,7 +84,7 @@ TEST_CASE("py_float writes floats that read back exactly", "[export]") {
   CHECK(std::stof(exporter::detail::py_float(1e-8f)) == 1e-8f);
 }
 
-TEST_CASE("--onnx values: required, auto, off; others are a ConfigError", "[export]") {
+TEST_CASE("export accepts --onnx required, auto or off, and others are a ConfigError", "[export]") {
   CHECK(exporter::parse_onnx_mode("required", "x") == exporter::OnnxMode::kRequired);
   CHECK(exporter::parse_onnx_mode("auto", "x") == exporter::OnnxMode::kAuto);
   CHECK(exporter::parse_onnx_mode("off", "x") == exporter::OnnxMode::kOff);

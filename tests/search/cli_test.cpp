@@ -12,7 +12,7 @@ using namespace nasforge::testing;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-TEST_CASE("run records the experiment and every trial; status and export read them", "[search]") {
+TEST_CASE("run records the experiment and every trial, status and export read them", "[search]") {
   TempDir dir("cli-run");
   const auto config = write_json(dir, "tiny.json", tiny_fashion_experiment(3));
   const auto db = dir.file("tiny.db");

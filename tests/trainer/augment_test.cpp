@@ -99,7 +99,7 @@ trainer::DataSplits rgb_splits() {
 
 }  // namespace
 
-TEST_CASE("rotation by 90 and 180 degrees equals rot90; any angle equals a plain bilinear turn",
+TEST_CASE("rotation by 90 and 180 degrees equals rot90, any angle equals a plain bilinear turn",
           "[trainer]") {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
   auto square = at::rand({2, 3, 5, 5}, gen);
@@ -126,7 +126,7 @@ TEST_CASE("brightness scales pixels and clamps at 1", "[trainer]") {
   CHECK(out.max().item<float>() <= 1.0f);
 }
 
-TEST_CASE("contrast blends each image with its mean gray level; saturation with its grayscale",
+TEST_CASE("contrast blends each image with its mean gray level, saturation with its grayscale",
           "[trainer]") {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(5);
   auto pixels = at::rand({2, 3, 4, 5}, gen);

@@ -120,7 +120,7 @@ TEST_CASE("nb201 table reports a missing or malformed file as DataError", "[trai
 }
 
 TEST_CASE(
-    "nb201 table reads a gzip-compressed table like the plain CSV; a truncated one is an "
+    "nb201 table reads a gzip-compressed table like the plain CSV, a truncated one is an "
     "error",
     "[trainer]") {
   std::string text = "index,arch,cifar10_valid,cifar10_test\n";

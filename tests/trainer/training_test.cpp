@@ -140,7 +140,7 @@ TEST_CASE("augmentation keeps shapes and moves content", "[trainer]") {
   CHECK(trainer::random_crop(batch, 0, gen).equal(batch));
 }
 
-TEST_CASE("IDX files are read, gzipped or not; a missing folder is a DataError", "[trainer]") {
+TEST_CASE("IDX files are read, gzipped or not, a missing folder is a DataError", "[trainer]") {
   const auto dir = fs::temp_directory_path() / ("nasforge-idx-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   std::vector<std::uint8_t> images, labels;

@@ -130,7 +130,7 @@ TEST_CASE("a dataset cache from another format version is a DataError saying to 
 }
 
 TEST_CASE(
-    "an image folder is decoded once; the cache is read at least 5x faster, and a change "
+    "an image folder is decoded once, the cache is read at least 5x faster, and a change "
     "rebuilds it",
     "[data]") {
   TempDir data("cache-folder"), cache("cache-dir");

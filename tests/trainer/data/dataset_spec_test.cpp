@@ -32,7 +32,7 @@ TEST_CASE("old dataset objects keep their meaning", "[data]") {
   CHECK_THROWS_WITH(parse(R"({"name": "cifar10"})"), Catch::Contains("dataset.path: required"));
 }
 
-TEST_CASE("format chooses the reader; name is a free label", "[data]") {
+TEST_CASE("format chooses the reader, name is a free label", "[data]") {
   const auto mnist = parse(R"({"name": "mnist", "format": "idx", "path": "/data/mnist"})");
   CHECK(mnist.format == "idx");
   CHECK(mnist.name == "mnist");

@@ -38,7 +38,7 @@ trainer::DatasetSpec folder(const fs::path& root, const TempDir& cache) {
 
 }  // namespace
 
-TEST_CASE("an image folder is cleaned and split; a val/ folder is used as is", "[data]") {
+TEST_CASE("an image folder is cleaned and split, a val/ folder is used as is", "[data]") {
   TempDir dir("folder-splits"), cache("folder-cache");
   const auto root = dir.path / "flat";
   for (int i = 0; i < 8; ++i) add_png(root / "cat" / (std::to_string(i) + ".png"), i);
