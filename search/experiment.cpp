@@ -157,6 +157,7 @@ Experiment load_experiment_file(const std::string& path) {
   const auto dir = fs::absolute(path).parent_path();
   if (experiment.trains()) {
     experiment.dataset.path = resolve(experiment.dataset.path, dir);
+    experiment.dataset.cache_dir = resolve(experiment.dataset.cache_dir, dir);
   } else {
     experiment.evaluator["path"] = resolve(experiment.evaluator.at("path").get<std::string>(), dir);
   }
