@@ -1,4 +1,4 @@
-#include "search/commands.h"
+#include "app/commands.h"
 
 #include <chrono>
 #include <filesystem>
@@ -8,11 +8,11 @@
 #include <optional>
 #include <ostream>
 
+#include "app/report.h"
 #include "common/errors.h"
 #include "common/log.h"
 #include "export/portable_model.h"
 #include "search/experiment.h"
-#include "search/report.h"
 #include "search/search_loop.h"
 #include "space/modules/network.h"
 #include "store/sqlite_store.h"

@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "app/commands.h"
+#include "app/data_command.h"
+#include "app/launch.h"
 #include "common/errors.h"
 #include "common/log.h"
-#include "search/commands.h"
-#include "search/data_command.h"
-#include "search/launch.h"
 #include "trainer/distributed/process_group.h"
 
 namespace {

@@ -1,4 +1,4 @@
-#include "search/report.h"
+#include "app/report.h"
 
 #include <cstdio>
 #include <ostream>

@@ -1,4 +1,4 @@
-#include "search/launch.h"
+#include "app/launch.h"
 
 #include <filesystem>
 #include <ostream>

@@ -1,4 +1,4 @@
-#include "search/data_command.h"
+#include "app/data_command.h"
 
 #include <algorithm>
 #include <filesystem>
