@@ -42,13 +42,18 @@ std::string from_binary(const nlohmann::json& j) {
 ReinforceOptions ReinforceOptions::from_json(const nlohmann::json& config,
                                              const std::string& where) {
   cfg::require_object(config, where);
+  // Experiment files written before the option took its documented name.
+  if (config.contains("hidden")) {
+    throw ConfigError(where + ".hidden: the option is called \"hidden_size\" now; write " +
+                      "\"hidden_size\": " + config.at("hidden").dump() + " instead");
+  }
   cfg::reject_unknown_keys(
       config, where,
-      {"type", "hidden", "temperature", "tanh_constant", "learning_rate", "baseline_decay",
+      {"type", "hidden_size", "temperature", "tanh_constant", "learning_rate", "baseline_decay",
        "entropy_weight", "batch_size", "failed_reward", "unique"});
   ReinforceOptions o;
-  o.hidden = cfg::in_range(cfg::optional<int>(config, "hidden", where, o.hidden), 1, 4096,
-                           where + ".hidden");
+  o.hidden_size = cfg::in_range(cfg::optional<int>(config, "hidden_size", where, o.hidden_size), 1,
+                                4096, where + ".hidden_size");
   o.temperature = cfg::in_range(cfg::optional<double>(config, "temperature", where, o.temperature),
                                 1e-3, 1e6, where + ".temperature");
   o.tanh_constant =
@@ -71,7 +76,7 @@ ReinforceOptions ReinforceOptions::from_json(const nlohmann::json& config,
 }
 
 nlohmann::json ReinforceOptions::to_json() const {
-  return {{"hidden", hidden},
+  return {{"hidden_size", hidden_size},
           {"temperature", temperature},
           {"tanh_constant", tanh_constant},
           {"learning_rate", learning_rate},
@@ -86,7 +91,7 @@ Reinforce::Reinforce(const space::SearchSpace& space, std::uint64_t seed, Reinfo
     : space_(space), options_(options), rng_(seed) {
   std::vector<int> counts;
   for (const auto& d : space_.decisions()) counts.push_back(static_cast<int>(d.choices.size()));
-  LstmPolicy policy(counts, options_.hidden, options_.temperature, options_.tanh_constant);
+  LstmPolicy policy(counts, options_.hidden_size, options_.temperature, options_.tanh_constant);
   policy->reset_parameters(rng_, kInitRange);
   policy_ = std::make_unique<detail::PolicyAndOptimizer>(std::move(policy), options_.learning_rate);
 }
@@ -166,7 +171,7 @@ nlohmann::json Reinforce::state() const {
   std::vector<std::string> proposed(proposed_.begin(), proposed_.end());
   std::sort(proposed.begin(), proposed.end());
   return {{"type", kType},
-          {"version", 1},
+          {"version", 2},
           {"options", options_.to_json()},
           {"rng", rng_.state()},
           {"policy", to_binary(policy_bytes.str())},
@@ -185,14 +190,18 @@ void Reinforce::load_state(const nlohmann::json& state) {
   if (state.value("type", "") != kType) {
     throw StoreError("controller state is for '" + state.value("type", "?") + "', not " + kType);
   }
-  if (state.value("version", 0) != 1) {
+  const int version = state.value("version", 0);
+  if (version != 1 && version != 2) {
     throw StoreError("reinforce controller state: unsupported version " +
                      state.value("version", nlohmann::json()).dump());
   }
-  if (state.at("options").at("hidden") != options_.hidden) {
-    throw StoreError("reinforce controller state has hidden size " +
-                     state.at("options").at("hidden").dump() + " but the experiment asks for " +
-                     std::to_string(options_.hidden));
+  // Version 1 (before the option was renamed) stored the hidden size as "hidden".
+  const char* hidden_key = version == 1 ? "hidden" : "hidden_size";
+  const auto options = state.value("options", nlohmann::json::object());
+  const auto stored = options.is_object() ? options.value(hidden_key, nlohmann::json()) : nullptr;
+  if (stored != options_.hidden_size) {
+    throw StoreError("reinforce controller state has hidden size " + stored.dump() +
+                     " but the experiment asks for " + std::to_string(options_.hidden_size));
   }
   try {
     std::vector<Pending> pending;

@@ -16,7 +16,7 @@
 namespace nasforge::controllers {
 
 struct ReinforceOptions {
-  int hidden = 64;               // LSTM hidden size (and embedding size)
+  int hidden_size = 64;          // LSTM hidden size (and embedding size)
   double temperature = 5.0;      // T in c * tanh(logits / T)
   double tanh_constant = 2.5;    // c
   double learning_rate = 0.02;   // Adam

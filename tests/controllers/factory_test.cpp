@@ -33,7 +33,7 @@ TEST_CASE("make_controller accepts each type's settings and rejects bad ones", "
                           space, 1)
               ->type() == "evolution");
   REQUIRE(make_controller({{"type", "reinforce"},
-                           {"hidden", 32},
+                           {"hidden_size", 32},
                            {"temperature", 5.0},
                            {"tanh_constant", 2.5},
                            {"learning_rate", 0.01},
@@ -53,7 +53,7 @@ TEST_CASE("make_controller accepts each type's settings and rejects bad ones", "
                     ConfigError);
   REQUIRE_THROWS_AS(make_controller({{"type", "reinforce"}, {"batch_size", 0}}, space, 1),
                     ConfigError);
-  REQUIRE_THROWS_AS(make_controller({{"type", "reinforce"}, {"hidden", "64"}}, space, 1),
+  REQUIRE_THROWS_AS(make_controller({{"type", "reinforce"}, {"hidden_size", "64"}}, space, 1),
                     ConfigError);
   REQUIRE_THROWS_AS(make_controller({{"type", "random"}, {"sample", 3}}, space, 1), ConfigError);
 }

@@ -1,5 +1,6 @@
 #include "tests/nasforge_catch.h"
 
+#include "common/errors.h"
 #include "controllers/reinforce.h"
 #include "toy_space.h"
 
@@ -60,6 +61,45 @@ TEST_CASE("reinforce treats a failed trial as failed_reward", "[controllers]") {
   rl.observe(arch, 123.0, true);  // the reported reward of a failed trial is ignored
   REQUIRE(rl.updates() == 1);
   REQUIRE(rl.baseline() == Approx(0.0));
+}
+
+TEST_CASE("reinforce reads hidden_size and refuses the old name hidden, naming the new one",
+          "[controllers]") {
+  REQUIRE(ReinforceOptions::from_json({{"type", "reinforce"}}, "controller").hidden_size == 64);
+  REQUIRE(ReinforceOptions::from_json({{"type", "reinforce"}, {"hidden_size", 16}}, "controller")
+              .hidden_size == 16);
+  try {
+    ReinforceOptions::from_json({{"type", "reinforce"}, {"hidden", 32}}, "controller");
+    FAIL("expected ConfigError");
+  } catch (const ConfigError& e) {
+    const std::string message = e.what();
+    REQUIRE_THAT(message, Catch::Contains("controller.hidden:"));
+    REQUIRE_THAT(message, Catch::Contains("\"hidden_size\": 32"));
+  }
+}
+
+TEST_CASE("reinforce loads a version 1 state, which stored hidden_size as hidden",
+          "[controllers]") {
+  testing::use_one_thread();
+  const testing::ToySpace space;
+  ReinforceOptions options;
+  options.hidden_size = 16;
+  options.unique = false;
+  Reinforce original(space, 7, options);
+  mean_reward(original, 9, true);
+  auto state = original.state();
+  REQUIRE(state.at("version") == 2);
+  state["version"] = 1;
+  state["options"]["hidden"] = state["options"]["hidden_size"];
+  state["options"].erase("hidden_size");
+
+  Reinforce resumed(space, 99, options);
+  resumed.load_state(state);
+  for (int i = 0; i < 10; ++i) REQUIRE(original.propose() == resumed.propose());
+
+  options.hidden_size = 8;
+  Reinforce narrower(space, 7, options);
+  REQUIRE_THROWS_AS(narrower.load_state(state), StoreError);
 }
 
 }  // namespace nasforge::controllers

@@ -65,7 +65,8 @@ TEST_CASE("evolution state round-trips through CBOR", "[controllers]") {
 TEST_CASE("reinforce state round-trips through CBOR", "[controllers]") {
   testing::use_one_thread();
   // batch 3 and 23 steps: several policy updates (Adam state) and a part-filled buffer.
-  check_round_trip({{"type", "reinforce"}, {"batch_size", 3}, {"hidden", 16}}, space::Nb201Space());
+  check_round_trip({{"type", "reinforce"}, {"batch_size", 3}, {"hidden_size", 16}},
+                   space::Nb201Space());
   check_round_trip({{"type", "reinforce"}, {"batch_size", 4}, {"unique", false}},
                    testing::ToySpace());
 }
@@ -77,7 +78,7 @@ TEST_CASE("a controller refuses the state of another type", "[controllers]") {
   auto rl = make_controller({{"type", "reinforce"}}, space, 1);
   REQUIRE_THROWS_AS(rl->load_state(evolution->state()), StoreError);
   REQUIRE_THROWS_AS(evolution->load_state(rl->state()), StoreError);
-  auto small = make_controller({{"type", "reinforce"}, {"hidden", 8}}, space, 1);
+  auto small = make_controller({{"type", "reinforce"}, {"hidden_size", 8}}, space, 1);
   REQUIRE_THROWS_AS(small->load_state(rl->state()), StoreError);
 }
 
