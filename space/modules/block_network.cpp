@@ -158,19 +158,18 @@ class BlockNetwork : public Network {
                           " inputs");
       }
       const std::string prefix = "stage" + std::to_string(s);
-      if (st.block == BlockType::kDense) {
-        add(prefix, std::make_shared<DenseStage>(c, st.depth, st.growth_rate, st.width, st.kernel,
-                                                 stride == 2));
-        continue;
-      }
-      for (int b = 0; b < st.depth; ++b) {
-        const int block_stride = b == 0 ? stride : 1;
-        const auto name = prefix + "_block" + std::to_string(b);
-        if (st.block == BlockType::kBasic) {
-          add(name, std::make_shared<BasicBlock>(c, st.width, st.kernel, block_stride));
-        } else {
-          add(name, std::make_shared<BottleneckBlock>(c, st.width, st.kernel, block_stride));
-        }
+      // No default: a new block type must be handled here (-Wswitch says where).
+      switch (st.block) {
+        case BlockType::kBasic:
+          add_residual_blocks<BasicBlock>(prefix, c, st, stride);
+          break;
+        case BlockType::kBottleneck:
+          add_residual_blocks<BottleneckBlock>(prefix, c, st, stride);
+          break;
+        case BlockType::kDense:
+          add(prefix, std::make_shared<DenseStage>(c, st.depth, st.growth_rate, st.width, st.kernel,
+                                                   stride == 2));
+          break;
       }
     }
     head_ = register_module("head", torch::nn::Linear(c.channels, num_classes));
@@ -188,6 +187,16 @@ class BlockNetwork : public Network {
  private:
   void add(const std::string& name, std::shared_ptr<Layer> layer) {
     layers_.push_back(register_module(name, std::move(layer)));
+  }
+
+  // `depth` residual blocks; only the first one changes the stride.
+  template <typename Block>
+  void add_residual_blocks(const std::string& prefix, Cursor& c, const StageChoice& st,
+                           int stride) {
+    for (int b = 0; b < st.depth; ++b) {
+      add(prefix + "_block" + std::to_string(b),
+          std::make_shared<Block>(c, st.width, st.kernel, b == 0 ? stride : 1));
+    }
   }
 
   torch::nn::Conv2d stem_{nullptr};
