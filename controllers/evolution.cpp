@@ -33,6 +33,14 @@ RegularizedEvolution::RegularizedEvolution(const space::SearchSpace& space, std:
                                            EvolutionOptions options)
     : space_(space), options_(options), rng_(seed) {}
 
+std::unique_ptr<Controller> RegularizedEvolution::from_config(const nlohmann::json& config,
+                                                              const space::SearchSpace& space,
+                                                              std::uint64_t seed,
+                                                              const std::string& where) {
+  return std::make_unique<RegularizedEvolution>(space, seed,
+                                                EvolutionOptions::from_json(config, where));
+}
+
 const RegularizedEvolution::Member& RegularizedEvolution::tournament() {
   const int n = static_cast<int>(population_.size());
   const Member* best = nullptr;

@@ -34,6 +34,10 @@ class RegularizedEvolution final : public Controller {
 
   RegularizedEvolution(const space::SearchSpace& space, std::uint64_t seed,
                        EvolutionOptions options = {});
+  // Makes one from the experiment's "controller" object (ConfigError on a bad option).
+  static std::unique_ptr<Controller> from_config(const nlohmann::json& config,
+                                                 const space::SearchSpace& space,
+                                                 std::uint64_t seed, const std::string& where);
 
   std::string type() const override { return kType; }
   space::Architecture propose() override;

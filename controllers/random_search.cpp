@@ -1,11 +1,21 @@
 #include "controllers/random_search.h"
 
 #include "common/errors.h"
+#include "common/json_config.h"
 
 namespace nasforge::controllers {
 
 RandomSearch::RandomSearch(const space::SearchSpace& space, std::uint64_t seed)
     : space_(space), rng_(seed) {}
+
+std::unique_ptr<Controller> RandomSearch::from_config(const nlohmann::json& config,
+                                                      const space::SearchSpace& space,
+                                                      std::uint64_t seed,
+                                                      const std::string& where) {
+  config::require_object(config, where);
+  config::reject_unknown_keys(config, where, {"type"});  // random search has no options
+  return std::make_unique<RandomSearch>(space, seed);
+}
 
 space::Architecture RandomSearch::propose() {
   ++proposals_;

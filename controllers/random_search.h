@@ -10,6 +10,10 @@ class RandomSearch final : public Controller {
   static constexpr const char* kType = "random";
 
   RandomSearch(const space::SearchSpace& space, std::uint64_t seed);
+  // Makes one from the experiment's "controller" object (ConfigError on a bad option).
+  static std::unique_ptr<Controller> from_config(const nlohmann::json& config,
+                                                 const space::SearchSpace& space,
+                                                 std::uint64_t seed, const std::string& where);
 
   std::string type() const override { return kType; }
   space::Architecture propose() override;

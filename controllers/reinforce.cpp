@@ -98,6 +98,12 @@ Reinforce::Reinforce(const space::SearchSpace& space, std::uint64_t seed, Reinfo
 
 Reinforce::~Reinforce() = default;
 
+std::unique_ptr<Controller> Reinforce::from_config(const nlohmann::json& config,
+                                                   const space::SearchSpace& space,
+                                                   std::uint64_t seed, const std::string& where) {
+  return std::make_unique<Reinforce>(space, seed, ReinforceOptions::from_json(config, where));
+}
+
 space::Architecture Reinforce::propose() {
   auto choices = policy_->policy->sample(rng_);
   auto arch = space_.make(choices);

@@ -42,6 +42,10 @@ class Reinforce final : public Controller {
   static constexpr int kMaxAttempts = 100;
 
   Reinforce(const space::SearchSpace& space, std::uint64_t seed, ReinforceOptions options = {});
+  // Makes one from the experiment's "controller" object (ConfigError on a bad option).
+  static std::unique_ptr<Controller> from_config(const nlohmann::json& config,
+                                                 const space::SearchSpace& space,
+                                                 std::uint64_t seed, const std::string& where);
   ~Reinforce() override;
 
   std::string type() const override { return kType; }

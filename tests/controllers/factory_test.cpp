@@ -23,6 +23,20 @@ TEST_CASE("make_controller rejects an unknown type and names the valid ones", "[
   }
 }
 
+TEST_CASE("every type the factory lists builds from its defaults and reports that type",
+          "[controllers]") {
+  const space::Nb201Space space;
+  const auto types = controller_types();
+  REQUIRE(types == std::vector<std::string>{"random", "evolution", "reinforce"});
+  for (const auto& type : types) {
+    INFO(type);
+    REQUIRE(make_controller({{"type", type}}, space, 1)->type() == type);
+  }
+  // The error's list is the table's.
+  REQUIRE_THROWS_WITH(make_controller({{"type", "bayesian"}}, space, 1),
+                      Catch::Contains("expected random, evolution or reinforce"));
+}
+
 TEST_CASE("make_controller accepts each type's settings and rejects bad ones", "[controllers]") {
   const space::Nb201Space space;
   REQUIRE(make_controller({{"type", "evolution"},
