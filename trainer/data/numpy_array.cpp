@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "common/errors.h"
-#include "trainer/data/readers.h"
+#include "trainer/data/gzip_file.h"
 
 namespace nasforge::trainer {
 
@@ -155,7 +155,7 @@ NpyArray parse_npy(std::vector<std::uint8_t> bytes, const std::string& name) {
   return array;
 }
 
-NpyArray read_npy(const std::string& path) { return parse_npy(detail::read_file(path), path); }
+NpyArray read_npy(const std::string& path) { return parse_npy(read_gzip_or_plain(path), path); }
 
 std::vector<std::string> npz_members(const std::string& path) {
   auto archive = open_zip(path);

@@ -2,51 +2,18 @@
 #include "trainer/data/readers.h"
 
 #include <ATen/ATen.h>
-#include <zlib.h>
 
-#include <array>
-#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <memory>
 
 #include "common/errors.h"
 #include "common/log.h"
+#include "trainer/data/gzip_file.h"
 
 namespace nasforge::trainer {
 
 namespace fs = std::filesystem;
-
-namespace detail {
-
-struct GzCloser {
-  void operator()(gzFile_s* f) const { gzclose(f); }
-};
-
-std::vector<std::uint8_t> read_file(const std::string& path) {
-  errno = 0;
-  std::unique_ptr<gzFile_s, GzCloser> file(gzopen(path.c_str(), "rb"));
-  if (!file) {
-    throw DataError(path + ": cannot open (" +
-                    (errno ? std::string(std::strerror(errno)) : "out of memory") + ")");
-  }
-  std::vector<std::uint8_t> bytes;
-  std::array<std::uint8_t, 1 << 16> buffer;
-  int n;
-  while ((n = gzread(file.get(), buffer.data(), buffer.size())) > 0) {
-    bytes.insert(bytes.end(), buffer.begin(), buffer.begin() + n);
-  }
-  if (n < 0) {
-    int code = 0;
-    const char* message = gzerror(file.get(), &code);
-    throw DataError(path + ": corrupt or truncated file (" +
-                    (code == Z_ERRNO ? std::string(std::strerror(errno)) : message) + ")");
-  }
-  return bytes;
-}
-
-}  // namespace detail
 
 namespace {
 
@@ -66,7 +33,7 @@ std::string find_file(const std::string& dir, const std::string& name) {
 
 // An IDX file of unsigned bytes: its dimensions and its data.
 at::Tensor read_idx_file(const std::string& path, std::vector<std::int64_t>& dims) {
-  const auto bytes = detail::read_file(path);
+  const auto bytes = read_gzip_or_plain(path);
   // Magic: two zero bytes, the type (0x08: unsigned byte), the number of dimensions.
   if (bytes.size() < 4 || bytes[0] != 0 || bytes[1] != 0) {
     throw DataError(path + ": not an IDX file (bad magic number)");
@@ -195,7 +162,7 @@ SourceSplit read_cifar_files(const fs::path& dir, const std::vector<std::string>
       throw DataError(path + ": " + kind + " binary file not found (point dataset.path at the " +
                       "folder holding " + files.front() + ")");
     }
-    const auto bytes = detail::read_file(path);
+    const auto bytes = read_gzip_or_plain(path);
     if (bytes.empty() || bytes.size() % record != 0) {
       throw DataError(path + ": not a " + kind + " binary file (size " +
                       std::to_string(bytes.size()) + " is not a multiple of " +

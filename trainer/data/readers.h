@@ -21,9 +21,4 @@ SourceData read_numpy(const DatasetSpec& spec);
 // make_synthetic's train (1200) and test (300) sets: 1x12x12, 4 classes.
 SourceData read_synthetic();
 
-namespace detail {
-// A whole file, transparently gunzipped; DataError naming the file when it cannot be read.
-std::vector<std::uint8_t> read_file(const std::string& path);
-}  // namespace detail
-
 }  // namespace nasforge::trainer
