@@ -4,7 +4,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <map>
 #include <ostream>
+#include <string>
+#include <vector>
 
 #include "common/errors.h"
 #include "search/experiment.h"
@@ -104,9 +107,7 @@ void inspect_dataset(const trainer::DatasetSpec& spec, std::ostream& out) {
   }
 }
 
-namespace {
-
-trainer::DatasetSpec spec_from_file(const std::string& path) {
+trainer::DatasetSpec dataset_spec_from_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw ConfigError(path + ": cannot read the file");
   nlohmann::json j;
@@ -131,51 +132,16 @@ trainer::DatasetSpec spec_from_file(const std::string& path) {
   return spec;
 }
 
-int int_option(const std::map<std::string, std::string>& options, const std::string& name) {
-  const auto& text = options.at(name);
-  if (text.empty() || text.size() > 6 ||
-      text.find_first_not_of("0123456789") != std::string::npos) {
-    throw ConfigError("data inspect: --" + name + " '" + text + "': expected a number");
-  }
-  return std::stoi(text);
-}
-
-}  // namespace
-
-void data_command(const std::vector<std::string>& positional,
-                  const std::map<std::string, std::string>& options, std::ostream& out) {
-  if (positional.empty() || positional[0] != "inspect") {
-    throw ConfigError(
-        "data: expected `nasforge data inspect CONFIG` or `nasforge data inspect "
-        "--format F --path P` (see nasforge data --help)");
-  }
-  const bool by_flags = options.count("format") || options.count("path");
-  for (const auto& [key, value] : options) {
-    const bool flag = key == "format" || key == "path" || key == "image-size" || key == "channels";
-    if (key != "quiet" && !flag) throw ConfigError("data: unknown option --" + key);
-    if (flag && key != "quiet" && !by_flags) {
-      throw ConfigError("data inspect: --" + key + " needs --format and --path");
-    }
-  }
-  trainer::DatasetSpec spec;
-  if (by_flags) {
-    if (positional.size() != 1) {
-      throw ConfigError("data inspect: give either CONFIG or --format and --path, not both");
-    }
-    nlohmann::json j = nlohmann::json::object();
-    if (options.count("format")) j["format"] = options.at("format");
-    if (options.count("path")) j["path"] = options.at("path");
-    if (options.count("image-size")) j["image_size"] = int_option(options, "image-size");
-    if (options.count("channels")) j["channels"] = int_option(options, "channels");
-    spec = trainer::DatasetSpec::from_json(j, "data inspect");
-  } else {
-    if (positional.size() != 2) {
-      throw ConfigError("data inspect: expected one CONFIG file, got " +
-                        std::to_string(positional.size() - 1));
-    }
-    spec = spec_from_file(positional[1]);
-  }
-  inspect_dataset(spec, out);
+trainer::DatasetSpec dataset_spec_from_flags(const std::optional<std::string>& format,
+                                             const std::optional<std::string>& path,
+                                             std::optional<int> image_size,
+                                             std::optional<int> channels) {
+  nlohmann::json j = nlohmann::json::object();
+  if (format) j["format"] = *format;
+  if (path) j["path"] = *path;
+  if (image_size) j["image_size"] = *image_size;
+  if (channels) j["channels"] = *channels;
+  return trainer::DatasetSpec::from_json(j, "data inspect");
 }
 
 }  // namespace nasforge::search

@@ -1,0 +1,278 @@
+#include "app/cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "app/commands.h"
+#include "app/data_command.h"
+#include "app/launch.h"
+#include "common/errors.h"
+#include "common/log.h"
+
+namespace nasforge::app {
+
+namespace {
+
+namespace s = nasforge::search;
+
+constexpr const char* kCommands = "run, launch, resume, status, export, evaluate or data";
+
+// What a command line can hold; each command reads its own fields. Numbers stay text until
+// checked (CLI11's own conversion would read "010" as octal).
+struct Values {
+  std::string config, db, out, onnx = "auto", model, split = "test", devices, workers, nproc;
+  std::string format, path, image_size, channels;
+  bool quiet = false;
+};
+
+// The program's verbs and flags, bound to a Values.
+struct Cli {
+  CLI::App app{"A neural architecture search engine on LibTorch.", "nasforge"};
+  Values v;
+  CLI::App *run, *launch, *resume, *status, *exporter, *evaluate, *data, *inspect;
+  CLI::Option *run_db, *launch_db, *workers, *devices, *format, *path, *image_size, *channels;
+};
+
+// A whole number of at most `digits` digits, and at least `min`.
+CLI::Validator whole_number(int min, size_t digits) {
+  const std::string expected = min > 0 ? "a positive integer" : "a whole number";
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        if (text.empty() || text.size() > digits ||
+            text.find_first_not_of("0123456789") != std::string::npos || std::stoi(text) < min) {
+          return "'" + text + "': expected " + expected;
+        }
+        return "";
+      },
+      "");
+}
+
+CLI::App* command(CLI::App& app, Values& v, const std::string& name, const std::string& summary,
+                  const std::string& details) {
+  auto* sub = app.add_subcommand(name, summary);
+  sub->footer(details);
+  sub->group("Commands");
+  // Extras are reported by report_extras, in one line that names the command.
+  sub->allow_extras();
+  sub->add_flag("--quiet", v.quiet, "Log warnings and errors only");
+  return sub;
+}
+
+void build(Cli& c) {
+  auto& app = c.app;
+  auto& v = c.v;
+  app.require_subcommand(0, 1);
+  app.allow_extras();
+  app.get_formatter()->column_width(30);
+  app.get_formatter()->label("SUBCOMMAND", "COMMAND");
+  app.footer("Run `nasforge <command> --help` for a command's options.");
+
+  c.run = command(app, v, "run", "Start a search described by an experiment file",
+                  "Starts the search in the experiment file CONFIG and records it in the database\n"
+                  "(default runs/<config name>.db). Fails if the database exists: use resume.");
+  c.run->add_option("CONFIG", v.config, "The experiment file (JSON)")->type_name("")->required();
+  c.run_db = c.run->add_option("--db", v.db, "The database to create")->type_name("PATH");
+  c.workers = c.run
+                  ->add_option("--workers", v.workers,
+                               "Run N trials side by side (CPU cores are shared between them)")
+                  ->type_name("N")
+                  ->check(whole_number(1, 4));
+  c.devices = c.run
+                  ->add_option("--devices", v.devices,
+                               "cuda:0,cuda:1 (or all): gives each worker slot its own GPU")
+                  ->type_name("LIST");
+
+  c.launch = command(app, v, "launch", "Run the search as N local data-parallel ranks",
+                     "Starts N local processes of `nasforge run CONFIG` as one data-parallel job\n"
+                     "(MASTER_ADDR=127.0.0.1, a free MASTER_PORT, RANK, WORLD_SIZE, LOCAL_RANK);\n"
+                     "fails naming the first rank that exits non-zero and stops the others.");
+  c.launch->add_option("CONFIG", v.config, "The experiment file (JSON)")->type_name("")->required();
+  c.launch->add_option("--nproc", v.nproc, "The number of ranks (1 to 1024)")
+      ->type_name("N")
+      ->required()
+      ->check(whole_number(1, 4));
+  c.launch_db = c.launch->add_option("--db", v.db, "The database to create")->type_name("PATH");
+
+  c.resume = command(app, v, "resume", "Continue a stopped search to its budget",
+                     "Continues the search in the database to its budget; trials that were\n"
+                     "running when it stopped are run again, finished ones are kept.");
+  c.resume->add_option("--db", v.db, "The search's database")->type_name("PATH")->required();
+
+  c.status = command(app, v, "status", "Show the trials and the best so far (works while running)",
+                     "Prints the experiment's trials and the best one.");
+  c.status->add_option("--db", v.db, "The search's database")->type_name("PATH")->required();
+
+  c.exporter =
+      command(app, v, "export", "Write the best network, its weights and test accuracy",
+              "Writes DIR/architecture.json (re-loadable), DIR/weights.pt and DIR/metrics.json\n"
+              "with the test-set accuracy of the best trial; for a trained network also\n"
+              "DIR/model.py and DIR/model.safetensors (PyTorch, no nasforge needed) and\n"
+              "DIR/model.onnx.");
+  c.exporter->add_option("--db", v.db, "The search's database")->type_name("PATH")->required();
+  c.exporter->add_option("--out", v.out, "The folder to write")->type_name("DIR")->required();
+  c.exporter
+      ->add_option("--onnx", v.onnx,
+                   "auto (default) warns when model.onnx cannot be made (no Python\n"
+                   "with torch and onnx), required fails, off skips it")
+      ->type_name("required|auto|off");
+
+  c.evaluate = command(app, v, "evaluate", "Re-evaluate an exported model",
+                       "Loads an exported model and prints its accuracy on the split.");
+  c.evaluate->add_option("--model", v.model, "The folder `nasforge export` wrote")
+      ->type_name("DIR")
+      ->required();
+  c.evaluate->add_option("--split", v.split, "The split to evaluate on (default test)")
+      ->type_name("test|validation");
+
+  c.data = command(app, v, "data", "Look at a dataset without running a search",
+                   "Run `nasforge data inspect --help` for what inspect reports.");
+  c.data->require_subcommand(0, 1);
+  c.inspect =
+      command(*c.data, v, "inspect", "Show what a dataset holds and what is wrong with it",
+              "Reads the dataset of the experiment file CONFIG (or of a file holding a dataset\n"
+              "object), or the one --format and --path name, without running a search, and\n"
+              "prints images per class and split, the sizes and channels found, files that\n"
+              "cannot be decoded, exact duplicates within each split and across train/test\n"
+              "(leakage), labels outside the classes and classes with fewer than 5 images.\n"
+              "Exit 0 when the data can be used, 2 on bad input.");
+  auto* config =
+      c.inspect
+          ->add_option("CONFIG", v.config, "An experiment file, or a file holding a dataset object")
+          ->type_name("");
+  c.format = c.inspect
+                 ->add_option("--format", v.format,
+                              "idx, cifar10, cifar100, numpy, image-folder or synthetic")
+                 ->type_name("F");
+  c.path = c.inspect->add_option("--path", v.path, "The folder or file holding the data")
+               ->type_name("P");
+  c.image_size =
+      c.inspect
+          ->add_option("--image-size", v.image_size, "Resize images to N x N (image-folder only)")
+          ->type_name("N")
+          ->check(whole_number(0, 6));
+  c.channels = c.inspect
+                   ->add_option("--channels", v.channels,
+                                "1 (gray), 3 (RGB) or 0 (as found; image-folder only)")
+                   ->type_name("C")
+                   ->check(whole_number(0, 6));
+  config->excludes(c.format)->excludes(c.path);
+}
+
+// The command the user named ("run", "data inspect"), from what CLI11 has parsed so far.
+std::string command_name(const CLI::App& app) {
+  std::string name;
+  for (auto subs = app.get_subcommands(); !subs.empty(); subs = subs.front()->get_subcommands())
+    name += (name.empty() ? "" : " ") + subs.front()->get_name();
+  return name;
+}
+
+[[noreturn]] void usage_error(const std::string& command, const std::string& message) {
+  const std::string help = command.empty() ? "nasforge --help" : "nasforge " + command + " --help";
+  throw ConfigError((command.empty() ? "" : command + ": ") + message + " (see " + help + ")");
+}
+
+// Arguments that no command or option took (each command allows extras so that this, and not
+// CLI11's message, reports them).
+void report_extras(const CLI::App& app, const std::string& command) {
+  const auto extras = app.remaining();
+  if (extras.empty()) return;
+  const auto& first = extras.front();
+  if (first.size() > 1 && first[0] == '-') usage_error(command, "unknown option " + first);
+  usage_error(command, "unexpected argument '" + first + "'");
+}
+
+std::optional<int> number(const CLI::Option* option, const std::string& text) {
+  if (option->count() == 0) return std::nullopt;
+  return std::stoi(text);  // whole_number checked it
+}
+
+int dispatch(const Cli& c, std::ostream& out) {
+  const auto& v = c.v;
+  if (v.quiet) log::set_level(log::Level::kWarn);
+  if (c.run->parsed()) {
+    nlohmann::json parallel = nullptr;
+    if (c.workers->count() || c.devices->count()) {
+      parallel = nlohmann::json::object();
+      if (c.devices->count()) parallel["devices"] = v.devices;
+      if (c.workers->count()) parallel["workers"] = std::stoi(v.workers);
+    }
+    s::run_search(v.config, c.run_db->count() ? v.db : s::default_db_path(v.config), out, parallel);
+  } else if (c.launch->parsed()) {
+    s::launch_local_search(std::stoi(v.nproc), v.config, c.launch_db->count() ? v.db : "", out);
+  } else if (c.resume->parsed()) {
+    s::resume_search(v.db, out);
+  } else if (c.status->parsed()) {
+    s::print_status(v.db, out);
+  } else if (c.exporter->parsed()) {
+    s::export_best(v.db, v.out, out, v.onnx);
+  } else if (c.evaluate->parsed()) {
+    s::evaluate_exported(v.model, v.split, out);
+  } else if (c.inspect->parsed()) {
+    const bool by_flags = c.format->count() || c.path->count();
+    for (const auto* option : {c.image_size, c.channels}) {
+      if (option->count() && !by_flags) {
+        usage_error("data inspect", option->get_name() + " needs --format and --path");
+      }
+    }
+    if (!by_flags && v.config.empty()) {
+      usage_error("data inspect", "give an experiment file CONFIG, or --format and --path");
+    }
+    s::inspect_dataset(by_flags
+                           ? s::dataset_spec_from_flags(
+                                 c.format->count() ? std::optional(v.format) : std::nullopt,
+                                 c.path->count() ? std::optional(v.path) : std::nullopt,
+                                 number(c.image_size, v.image_size), number(c.channels, v.channels))
+                           : s::dataset_spec_from_file(v.config),
+                       out);
+  } else {
+    usage_error("data", "expected `data inspect CONFIG` or `data inspect --format F --path P`");
+  }
+  return 0;
+}
+
+}  // namespace
+
+int run_command_line(int argc, const char* const* argv, std::ostream& out) {
+  Cli c;
+  build(c);
+  if (argc < 2) {
+    out << c.app.help();
+    return 2;
+  }
+  const std::string first = argv[1];
+  if (first == "help") {
+    out << c.app.help();
+    return 0;
+  }
+  if (first[0] != '-') {
+    try {
+      c.app.get_subcommand(first);
+    } catch (const CLI::OptionNotFound&) {
+      usage_error("", "unknown command '" + first + "'; expected " + kCommands);
+    }
+  }
+  try {
+    c.app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    out << c.app.help();
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    // CLI11 prints several lines; nasforge says what is wrong in one, naming the command.
+    usage_error(command_name(c.app), e.what());
+  }
+  report_extras(c.app, "");
+  std::string name;
+  for (auto subs = c.app.get_subcommands(); !subs.empty(); subs = subs.front()->get_subcommands()) {
+    name += (name.empty() ? "" : " ") + subs.front()->get_name();
+    report_extras(*subs.front(), name);
+  }
+  if (c.app.get_subcommands().empty())
+    usage_error("", std::string("expected a command: ") + kCommands);
+  return dispatch(c, out);
+}
+
+}  // namespace nasforge::app
