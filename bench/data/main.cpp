@@ -40,7 +40,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bench/common/bench_util.h"
+#include "bench/common/bench_cli.h"
 #include "common/errors.h"
 #include "trainer/data/image_folder.h"
 #include "trainer/data/source_loader.h"
@@ -70,75 +70,47 @@ struct Options {
   bool with_cache = true;
 };
 
-int positive(const std::string& text, const std::string& flag) {
-  try {
-    std::size_t used = 0;
-    const int v = std::stoi(text, &used);
-    if (used == text.size() && v > 0) return v;
-  } catch (const std::exception&) {
-  }
-  throw ConfigError(flag + ": expected a positive integer, got '" + text + "'");
-}
-
-Options parse_args(int argc, char** argv) {
-  Options o;
+void add_flags(CLI::App& app, Options& o) {
   const char* env = std::getenv("NASFORGE_PYTHONPATH");
   o.pythonpath = env && *env ? env : NASFORGE_PYTHONPATH;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw ConfigError(flag + ": missing value");
-      return argv[++i];
-    };
-    if (flag == "--folder") {
-      o.folder = value();
-    } else if (flag == "--out") {
-      o.out = value();
-    } else if (flag == "--images") {
-      o.images = positive(value(), flag);
-    } else if (flag == "--classes") {
-      o.classes = positive(value(), flag);
-    } else if (flag == "--min-size") {
-      o.min_size = positive(value(), flag);
-    } else if (flag == "--max-size") {
-      o.max_size = positive(value(), flag);
-    } else if (flag == "--jpeg-fraction") {
-      o.jpeg_fraction = std::stod(value());
-    } else if (flag == "--image-size") {
-      o.image_size = positive(value(), flag);
-    } else if (flag == "--threads") {
-      o.threads = bench::parse_sorted_ints(value());
-      for (int t : o.threads) positive(std::to_string(t), flag);
-    } else if (flag == "--repeats") {
-      o.repeats = positive(value(), flag);
-    } else if (flag == "--python") {
-      o.python = value();
-    } else if (flag == "--python-pool") {
-      o.python_pool = value();
-      if (o.python_pool != "thread" && o.python_pool != "process") {
-        throw ConfigError("--python-pool: expected thread or process, got '" + o.python_pool + "'");
-      }
-    } else if (flag == "--pythonpath") {
-      o.pythonpath = value();
-    } else if (flag == "--script") {
-      o.script = value();
-    } else if (flag == "--no-python") {
-      o.with_python = false;
-    } else if (flag == "--no-cache") {
-      o.with_cache = false;
-    } else if (flag == "--help" || flag == "-h") {
-      std::cout << "usage: data_bench [--folder DIR] [--out DIR] [--images 2000] [--classes 10] "
-                   "[--min-size 32] [--max-size 64] [--jpeg-fraction 0.8] [--image-size 32] "
-                   "[--threads 2] [--repeats 5] [--python python3] [--python-pool thread|process] "
-                   "[--pythonpath P] "
-                   "[--script decode_python.py] [--no-python] [--no-cache]\n";
-      std::exit(0);
-    } else {
-      throw ConfigError("unknown flag " + flag + " (see --help)");
-    }
-  }
-  if (o.min_size > o.max_size) throw ConfigError("--min-size is larger than --max-size");
-  return o;
+  app.add_option("--folder", o.folder, "an image folder to read (default: a generated one)");
+  app.add_option("--out", o.out,
+                 "where to generate it (default: /tmp/nasforge-data-bench/<images>-<classes>-"
+                 "<min>-<max>-<jpeg%>)");
+  app.add_option("--images", o.images, "images to generate")
+      ->capture_default_str()
+      ->check(bench::positive());
+  app.add_option("--classes", o.classes, "classes to generate")
+      ->capture_default_str()
+      ->check(bench::positive());
+  app.add_option("--min-size", o.min_size, "smallest generated side")
+      ->capture_default_str()
+      ->check(bench::positive());
+  app.add_option("--max-size", o.max_size, "largest generated side")
+      ->capture_default_str()
+      ->check(bench::positive());
+  app.add_option("--jpeg-fraction", o.jpeg_fraction, "share of JPEG files (the rest PNG)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--image-size", o.image_size, "side of the decoded images")
+      ->capture_default_str()
+      ->check(bench::positive());
+  bench::add_int_list(app, "--threads", o.threads, "thread counts; every side runs at each",
+                      bench::Order::kSorted);
+  app.add_option("--repeats", o.repeats, "timed repeats after one warm-up")
+      ->capture_default_str()
+      ->check(bench::positive());
+  app.add_option("--python", o.python, "the Python of the Python sides")->capture_default_str();
+  app.add_option("--python-pool", o.python_pool, "thread or process")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"thread", "process"}));
+  app.add_option("--pythonpath", o.pythonpath, "PYTHONPATH of the Python sides")
+      ->capture_default_str();
+  app.add_option("--script", o.script, "the Python decoder")->capture_default_str();
+  app.add_flag_callback(
+      "--no-python", [&o] { o.with_python = false; }, "nasforge's reader only");
+  app.add_flag_callback(
+      "--no-cache", [&o] { o.with_cache = false; }, "no cached-load timing");
 }
 
 double seconds_since(Clock::time_point start) {
@@ -318,8 +290,8 @@ void print_cache(const Options& o, const std::string& folder) {
             << median_of(uncached) / median_of(cached) << "x\n";
 }
 
-int run(int argc, char** argv) {
-  const Options o = parse_args(argc, argv);
+int run(Options& o) {
+  if (o.min_size > o.max_size) throw ConfigError("--min-size is larger than --max-size");
   // The few ATen operations here (comparisons) need no OpenMP workers spinning beside the
   // decoding threads being timed.
   at::set_num_threads(1);
@@ -383,13 +355,8 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const ConfigError& e) {
-    std::cerr << "data_bench: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "data_bench: " << e.what() << "\n";
-    return 1;
-  }
+  return nasforge::bench::run_main<Options>(
+      argc, argv, "data_bench",
+      "Image-folder decoding: nasforge's reader against PIL and torchvision.io, and the data cache",
+      add_flags, run);
 }

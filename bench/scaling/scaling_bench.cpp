@@ -13,10 +13,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <optional>
 #include <string>
 
+#include "bench/common/bench_cli.h"
 #include "space/block_space.h"
 #include "trainer/distributed/data_parallel.h"
 #include "trainer/distributed/launcher.h"
@@ -34,22 +34,17 @@ struct Args {
   std::string out;
 };
 
-Args parse(int argc, char** argv) {
-  Args a;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--nproc")
-      a.nproc = std::stoi(v);
-    else if (k == "--steps")
-      a.steps = std::stoi(v);
-    else if (k == "--batch")
-      a.batch = std::stoi(v);
-    else if (k == "--out")
-      a.out = v;
-    else
-      throw std::runtime_error("unknown option " + k);
-  }
-  return a;
+void add_flags(CLI::App& app, Args& a) {
+  app.add_option("--nproc", a.nproc, "data-parallel ranks compared with one")
+      ->capture_default_str()
+      ->check(bench::positive());
+  app.add_option("--steps", a.steps, "timed steps (after 3 warm-up steps)")
+      ->capture_default_str()
+      ->check(bench::positive());
+  app.add_option("--batch", a.batch, "global batch size")
+      ->capture_default_str()
+      ->check(bench::positive());
+  app.add_option("--out", a.out, "where a rank writes its images/s (set by the driver)");
 }
 
 // One rank: trains `steps` steps (after 3 warm-up steps) and rank 0 writes images/s to --out.
@@ -105,24 +100,25 @@ double run_ranks(const std::string& self, const Args& a, int nproc) {
   return images_per_second;
 }
 
+// The driver, or one rank when RANK is set (the driver launches itself).
+int run(Args& a) {
+  if (std::getenv("RANK") != nullptr) return rank_main(a);
+  const auto self = std::filesystem::read_symlink("/proc/self/exe").string();
+  const double one = run_ranks(self, a, 1);
+  const double many = run_ranks(self, a, a.nproc);
+  std::printf("scaling_bench: CPU/Gloo, global batch %d, %d timed steps, 1 thread per rank\n",
+              a.batch, a.steps);
+  std::printf("  1 rank : %9.1f images/s\n", one);
+  std::printf("  %d ranks: %9.1f images/s\n", a.nproc, many);
+  std::printf("  scaling efficiency: %.1f%% (speed-up %.2fx of %d)\n",
+              100.0 * many / (a.nproc * one), many / one, a.nproc);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    const auto a = parse(argc, argv);
-    if (std::getenv("RANK") != nullptr) return rank_main(a);
-    const auto self = std::filesystem::read_symlink("/proc/self/exe").string();
-    const double one = run_ranks(self, a, 1);
-    const double many = run_ranks(self, a, a.nproc);
-    std::printf("scaling_bench: CPU/Gloo, global batch %d, %d timed steps, 1 thread per rank\n",
-                a.batch, a.steps);
-    std::printf("  1 rank : %9.1f images/s\n", one);
-    std::printf("  %d ranks: %9.1f images/s\n", a.nproc, many);
-    std::printf("  scaling efficiency: %.1f%% (speed-up %.2fx of %d)\n",
-                100.0 * many / (a.nproc * one), many / one, a.nproc);
-    return 0;
-  } catch (const std::exception& e) {
-    std::cerr << "scaling_bench: " << e.what() << "\n";
-    return 1;
-  }
+  return nasforge::bench::run_main<Args>(
+      argc, argv, "scaling_bench", "Training throughput of 1 vs N data-parallel ranks on CPU/Gloo",
+      add_flags, run);
 }

@@ -36,6 +36,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/common/bench_cli.h"
 #include "common/errors.h"
 #include "space/block_space.h"
 #include "trainer/precision.h"
@@ -83,84 +84,35 @@ struct Options {
   bool eager = true;
 };
 
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
-int to_int(const std::string& text, const std::string& flag) {
-  try {
-    size_t used = 0;
-    const int v = std::stoi(text, &used);
-    if (used == text.size() && v > 0) return v;
-  } catch (const std::exception&) {
-  }
-  throw ConfigError(flag + ": expected a positive integer, got '" + text + "'");
-}
-
-Options parse_args(int argc, char** argv) {
-  Options o;
+void add_flags(CLI::App& app, Options& o) {
   const char* env = std::getenv("NASFORGE_TORCH_PYTHONPATH");
   o.torch_pythonpath = env && *env ? env : "/root/.cache/nasforge/torch-2.11.0";
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw ConfigError(flag + ": missing value");
-      return argv[++i];
-    };
-    if (flag == "--quick")
-      o.quick = true;
-    else if (flag == "--no-eager")
-      o.eager = false;
-    else if (flag == "--device")
-      o.device = value();
-    else if (flag == "--models")
-      o.models = split(value());
-    else if (flag == "--batches") {
-      o.batches.clear();
-      for (const auto& b : split(value())) o.batches.push_back(to_int(b, flag));
-    } else if (flag == "--precisions")
-      o.precisions = split(value());
-    else if (flag == "--layouts")
-      o.layouts = value();
-    else if (flag == "--data")
-      o.data = split(value());
-    else if (flag == "--steps")
-      o.steps = to_int(value(), flag);
-    else if (flag == "--warmup")
-      o.warmup = to_int(value(), flag);
-    else if (flag == "--repeats")
-      o.repeats = to_int(value(), flag);
-    else if (flag == "--python")
-      o.python = value();
-    else if (flag == "--torch-pythonpath")
-      o.torch_pythonpath = value();
-    else if (flag == "--script")
-      o.script = value();
-    else if (flag == "--help" || flag == "-h") {
-      std::cout << "usage: trainer_throughput [--quick] [--device auto|cpu|cuda] [--models "
-                   "resnet20,densenet] [--batches 256,512] [--precisions fp32,bf16,fp16] "
-                   "[--layouts auto|nchw|nhwc|both] [--data device,host,prefetch] [--steps N] "
-                   "[--warmup N] [--repeats N] "
-                   "[--python python3] [--torch-pythonpath DIR] [--script eager.py] [--no-eager]\n";
-      std::exit(0);
-    } else {
-      throw ConfigError("unknown flag '" + flag + "' (see --help)");
-    }
-  }
-  for (const auto& d : o.data) {
-    if (d != "device" && d != "host" && d != "prefetch") {
-      throw ConfigError("--data: expected device, host or prefetch, got '" + d + "'");
-    }
-  }
-  if (o.layouts != "auto" && o.layouts != "nchw" && o.layouts != "nhwc" && o.layouts != "both") {
-    throw ConfigError("--layouts: expected auto, nchw, nhwc or both, got '" + o.layouts + "'");
-  }
-  return o;
+  app.add_flag("--quick", o.quick, "a minute or two: fewer batches, precisions and steps");
+  app.add_option("--device", o.device, "auto, cpu or cuda")->capture_default_str();
+  bench::add_list(app, "--models", o.models, "resnet20, densenet", {"resnet20", "densenet"});
+  bench::add_int_list(app, "--batches", o.batches,
+                      "batch sizes (default: 256,512 on a GPU, 64,128 on the CPU)",
+                      bench::Order::kAsGiven);
+  bench::add_list(app, "--precisions", o.precisions,
+                  "fp32, bf16, fp16 (default: all on a GPU, fp32,bf16 on the CPU)",
+                  {"fp32", "bf16", "fp16"});
+  app.add_option("--layouts", o.layouts, "auto, nchw, nhwc or both")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "nchw", "nhwc", "both"}));
+  bench::add_list(app, "--data", o.data, "where the training set lives: device, host, prefetch",
+                  {"device", "host", "prefetch"});
+  app.add_option("--steps", o.steps, "timed steps per repeat (default per device)")
+      ->check(bench::positive());
+  app.add_option("--warmup", o.warmup, "untimed steps first (default per device)")
+      ->check(bench::positive());
+  app.add_option("--repeats", o.repeats, "alternating repeats; the table shows the median")
+      ->check(bench::positive());
+  app.add_option("--python", o.python, "the Python of the eager side")->capture_default_str();
+  app.add_option("--torch-pythonpath", o.torch_pythonpath, "PYTHONPATH of the eager side")
+      ->capture_default_str();
+  app.add_option("--script", o.script, "the eager baseline")->capture_default_str();
+  app.add_flag_callback(
+      "--no-eager", [&o] { o.eager = false; }, "nasforge only");
 }
 
 // Fills in what the flags left to the device: large batches and all precisions on a GPU, small
@@ -251,8 +203,7 @@ std::vector<std::pair<bool, std::string>> combinations(const std::vector<bool>& 
   return out;
 }
 
-int run(int argc, char** argv) {
-  auto o = parse_args(argc, argv);
+int run(Options& o) {
   const auto device = trainer::resolve_device(o.device);
   apply_device_defaults(o, device.is_cuda());
   std::vector<bool> layouts;
@@ -377,13 +328,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const ConfigError& e) {
-    std::cerr << "trainer_throughput: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "trainer_throughput: " << e.what() << "\n";
-    return 1;
-  }
+  return nasforge::bench::run_main<Options>(
+      argc, argv, "trainer_throughput",
+      "Training throughput: nasforge's training step against eager PyTorch", add_flags, run);
 }
