@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -36,30 +38,51 @@ std::string join_commas(const std::vector<T>& values) {
   return out.str();
 }
 
-inline int positive_int(const std::string& text, const std::string& flag) {
+// The value of `text` when all of it is a number above 0 (T: int or double).
+template <typename T>
+std::optional<T> parse_positive(const std::string& text) {
+  static_assert(std::is_same_v<T, int> || std::is_same_v<T, double>);
   try {
     size_t used = 0;
-    const int v = std::stoi(text, &used);
-    if (used == text.size() && v > 0) return v;
+    T value;
+    if constexpr (std::is_same_v<T, int>) {
+      value = std::stoi(text, &used);
+    } else {
+      value = std::stod(text, &used);
+    }
+    if (used == text.size() && value > 0) return value;
   } catch (const std::exception&) {
   }
-  throw ConfigError(flag + ": expected a positive integer, got '" + text + "'");
+  return std::nullopt;
+}
+
+template <typename T>
+std::string expected_positive(const std::string& text) {
+  return std::string("expected a positive ") + (std::is_same_v<T, int> ? "integer" : "number") +
+         ", got '" + text + "'";
 }
 
 }  // namespace detail
 
-// ->check(bench::positive()) on an integer flag (CLI::PositiveNumber's message is a range).
-inline CLI::Validator positive() {
+// ->check(bench::positive<int>()) on a flag that takes a positive int (or double); the message
+// of CLI::PositiveNumber is a range up to 1.8e308.
+template <typename T>
+CLI::Validator positive() {
   return CLI::Validator(
-      [](std::string& text) -> std::string {
-        try {
-          size_t used = 0;
-          if (std::stol(text, &used) > 0 && used == text.size()) return "";
-        } catch (const std::exception&) {
-        }
-        return "expected a positive integer, got '" + text + "'";
+      [](std::string& text) {
+        return detail::parse_positive<T>(text) ? std::string() : detail::expected_positive<T>(text);
       },
       "POSITIVE");
+}
+
+// "--name N": a positive int (or double); its default is shown in --help when it is one (0 stands
+// for "decided later" in some benchmarks).
+template <typename T>
+CLI::Option* add_positive(CLI::App& app, const std::string& name, T& value,
+                          const std::string& help) {
+  auto* option = app.add_option(name, value, help)->check(positive<T>());
+  if (value > 0) option->capture_default_str();
+  return option;
 }
 
 enum class Order { kAsGiven, kSorted };
@@ -69,8 +92,11 @@ inline CLI::Option* add_int_list(CLI::App& app, const std::string& name, std::ve
                                  const std::string& help, Order order) {
   auto parse = [&values, name, order](const std::string& text) {
     std::vector<int> parsed;
-    for (const auto& item : detail::split_commas(text))
-      parsed.push_back(detail::positive_int(item, name));
+    for (const auto& item : detail::split_commas(text)) {
+      const auto value = detail::parse_positive<int>(item);
+      if (!value) throw ConfigError(name + ": " + detail::expected_positive<int>(item));
+      parsed.push_back(*value);
+    }
     if (parsed.empty()) throw ConfigError(name + ": expected at least one value");
     if (order == Order::kSorted) std::sort(parsed.begin(), parsed.end());
     values = std::move(parsed);
@@ -121,6 +147,16 @@ inline CLI::Option* add_named_json(
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->expected(1)
       ->allow_extra_args(false);
+}
+
+// --seeds, --budgets, --jobs and --table: the flags of the benchmarks that repeat a search on the
+// NAS-Bench-201 table for seeds 1..N, N at a time, and judge it at several budgets.
+inline void add_seed_flags(CLI::App& app, int& seeds, std::vector<int>& budgets, int& jobs,
+                           std::string& table, const std::string& budgets_help) {
+  add_positive(app, "--seeds", seeds, "runs per strategy (seeds 1..N)");
+  add_int_list(app, "--budgets", budgets, budgets_help, Order::kSorted);
+  app.add_option("--jobs", jobs, "seeds run in parallel")->capture_default_str();
+  app.add_option("--table", table, "the NAS-Bench-201 table")->capture_default_str();
 }
 
 // A benchmark's main(): add_flags(app, options) declares the flags, CLI11 parses argv, then

@@ -70,6 +70,9 @@ struct Options {
   bool with_cache = true;
 };
 
+constexpr const char* kAbout =
+    "Image-folder decoding: nasforge's reader against PIL and torchvision.io, and the data cache";
+
 void add_flags(CLI::App& app, Options& o) {
   const char* env = std::getenv("NASFORGE_PYTHONPATH");
   o.pythonpath = env && *env ? env : NASFORGE_PYTHONPATH;
@@ -77,29 +80,17 @@ void add_flags(CLI::App& app, Options& o) {
   app.add_option("--out", o.out,
                  "where to generate it (default: /tmp/nasforge-data-bench/<images>-<classes>-"
                  "<min>-<max>-<jpeg%>)");
-  app.add_option("--images", o.images, "images to generate")
-      ->capture_default_str()
-      ->check(bench::positive());
-  app.add_option("--classes", o.classes, "classes to generate")
-      ->capture_default_str()
-      ->check(bench::positive());
-  app.add_option("--min-size", o.min_size, "smallest generated side")
-      ->capture_default_str()
-      ->check(bench::positive());
-  app.add_option("--max-size", o.max_size, "largest generated side")
-      ->capture_default_str()
-      ->check(bench::positive());
+  bench::add_positive(app, "--images", o.images, "images to generate");
+  bench::add_positive(app, "--classes", o.classes, "classes to generate");
+  bench::add_positive(app, "--min-size", o.min_size, "smallest generated side");
+  bench::add_positive(app, "--max-size", o.max_size, "largest generated side");
   app.add_option("--jpeg-fraction", o.jpeg_fraction, "share of JPEG files (the rest PNG)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
-  app.add_option("--image-size", o.image_size, "side of the decoded images")
-      ->capture_default_str()
-      ->check(bench::positive());
+  bench::add_positive(app, "--image-size", o.image_size, "side of the decoded images");
   bench::add_int_list(app, "--threads", o.threads, "thread counts; every side runs at each",
                       bench::Order::kSorted);
-  app.add_option("--repeats", o.repeats, "timed repeats after one warm-up")
-      ->capture_default_str()
-      ->check(bench::positive());
+  bench::add_positive(app, "--repeats", o.repeats, "timed repeats after one warm-up");
   app.add_option("--python", o.python, "the Python of the Python sides")->capture_default_str();
   app.add_option("--python-pool", o.python_pool, "thread or process")
       ->capture_default_str()
@@ -355,8 +346,5 @@ int run(Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return nasforge::bench::run_main<Options>(
-      argc, argv, "data_bench",
-      "Image-folder decoding: nasforge's reader against PIL and torchvision.io, and the data cache",
-      add_flags, run);
+  return nasforge::bench::run_main<Options>(argc, argv, "data_bench", kAbout, add_flags, run);
 }

@@ -34,16 +34,12 @@ struct Args {
   std::string out;
 };
 
+constexpr const char* kAbout = "Training throughput of 1 vs N data-parallel ranks on CPU/Gloo";
+
 void add_flags(CLI::App& app, Args& a) {
-  app.add_option("--nproc", a.nproc, "data-parallel ranks compared with one")
-      ->capture_default_str()
-      ->check(bench::positive());
-  app.add_option("--steps", a.steps, "timed steps (after 3 warm-up steps)")
-      ->capture_default_str()
-      ->check(bench::positive());
-  app.add_option("--batch", a.batch, "global batch size")
-      ->capture_default_str()
-      ->check(bench::positive());
+  bench::add_positive(app, "--nproc", a.nproc, "data-parallel ranks compared with one");
+  bench::add_positive(app, "--steps", a.steps, "timed steps (after 3 warm-up steps)");
+  bench::add_positive(app, "--batch", a.batch, "global batch size");
   app.add_option("--out", a.out, "where a rank writes its images/s (set by the driver)");
 }
 
@@ -118,7 +114,5 @@ int run(Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return nasforge::bench::run_main<Args>(
-      argc, argv, "scaling_bench", "Training throughput of 1 vs N data-parallel ranks on CPU/Gloo",
-      add_flags, run);
+  return nasforge::bench::run_main<Args>(argc, argv, "scaling_bench", kAbout, add_flags, run);
 }

@@ -84,6 +84,9 @@ struct Options {
   bool eager = true;
 };
 
+constexpr const char* kAbout =
+    "Training throughput: nasforge's training step against eager PyTorch";
+
 void add_flags(CLI::App& app, Options& o) {
   const char* env = std::getenv("NASFORGE_TORCH_PYTHONPATH");
   o.torch_pythonpath = env && *env ? env : "/root/.cache/nasforge/torch-2.11.0";
@@ -101,12 +104,10 @@ void add_flags(CLI::App& app, Options& o) {
       ->check(CLI::IsMember({"auto", "nchw", "nhwc", "both"}));
   bench::add_list(app, "--data", o.data, "where the training set lives: device, host, prefetch",
                   {"device", "host", "prefetch"});
-  app.add_option("--steps", o.steps, "timed steps per repeat (default per device)")
-      ->check(bench::positive());
-  app.add_option("--warmup", o.warmup, "untimed steps first (default per device)")
-      ->check(bench::positive());
-  app.add_option("--repeats", o.repeats, "alternating repeats; the table shows the median")
-      ->check(bench::positive());
+  bench::add_positive(app, "--steps", o.steps, "timed steps per repeat (default per device)");
+  bench::add_positive(app, "--warmup", o.warmup, "untimed steps first (default per device)");
+  bench::add_positive(app, "--repeats", o.repeats,
+                      "alternating repeats; the table shows the median");
   app.add_option("--python", o.python, "the Python of the eager side")->capture_default_str();
   app.add_option("--torch-pythonpath", o.torch_pythonpath, "PYTHONPATH of the eager side")
       ->capture_default_str();
@@ -328,7 +329,6 @@ int run(Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return nasforge::bench::run_main<Options>(
-      argc, argv, "trainer_throughput",
-      "Training throughput: nasforge's training step against eager PyTorch", add_flags, run);
+  return nasforge::bench::run_main<Options>(argc, argv, "trainer_throughput", kAbout, add_flags,
+                                            run);
 }
