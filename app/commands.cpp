@@ -12,6 +12,7 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "export/portable_model.h"
+#include "search/distributed_trials.h"
 #include "search/experiment.h"
 #include "search/search_loop.h"
 #include "space/modules/network.h"
@@ -40,42 +41,42 @@ void print_summary(store::SqliteStore& store, std::int64_t experiment_id,
   print_trial_table(trials, out);
   if (const auto best = store.best_trial(experiment_id)) {
     out << std::fixed << std::setprecision(2) << "best: trial " << best->ordinal << ", val acc "
-        << best->outcome.val_accuracy * 100 << "%, " << best->arch_canonical << "\n";
+        << best->result.val_accuracy * 100 << "%, " << best->arch_canonical << "\n";
   } else {
     out << "best: none (no trial completed)\n";
   }
   out << "trials: " << trials.size();
-  if (experiment.trials < kNoTrialLimit) out << " of " << experiment.trials;
-  if (experiment.cost > 0) {
+  if (experiment.budget.trials < kNoTrialLimit) out << " of " << experiment.budget.trials;
+  if (experiment.budget.cost > 0) {
     double spent = 0;
-    for (const auto& t : trials) spent += trained_epochs(t.hparams, t.status, t.outcome.epochs);
+    for (const auto& t : trials) spent += trained_epochs(t.hparams, t.state, t.result.epochs);
     out << std::fixed << std::setprecision(2) << ", cost " << spent / experiment.max_epochs()
-        << " of " << experiment.cost << " full trainings";
+        << " of " << experiment.budget.cost << " full trainings";
   }
-  if (experiment.seconds > 0) {
+  if (experiment.budget.seconds > 0) {
     double spent = 0;
-    for (const auto& t : trials) spent += t.outcome.wall_seconds;
+    for (const auto& t : trials) spent += t.result.wall_seconds;
     out << std::fixed << std::setprecision(0) << ", evaluation time " << spent << " of "
-        << experiment.seconds << " s";
+        << experiment.budget.seconds << " s";
   }
   if (seconds > 0) out << ", wall time " << std::fixed << std::setprecision(1) << seconds << " s";
   out << "\n";
 }
 
 // Records what loading the data found (skipped files, duplicates dropped, leakage).
-void record_data_report(store::SqliteStore& store, const SearchParts& parts) {
-  if (!parts.data) return;
-  const auto& report = parts.data->report;
+void record_data_report(store::SqliteStore& store, const PreparedExperiment& prepared) {
+  if (!prepared.data) return;
+  const auto& report = prepared.data->report;
   store.record_data_report(store.experiment().id,
                            {report.skipped_count(), report.duplicates_dropped_count(),
                             report.leakage, report.to_json(), 0});
 }
 
-void run_loop(store::SqliteStore& store, const Experiment& experiment, SearchParts parts,
+void run_loop(store::SqliteStore& store, const Experiment& experiment, PreparedExperiment prepared,
               std::ostream& out) {
   const auto started = std::chrono::steady_clock::now();
   const auto experiment_id = store.experiment().id;
-  SearchLoop loop(store, experiment_id, experiment, parts, artifacts_dir(store.path()));
+  SearchLoop loop(store, experiment_id, experiment, prepared, artifacts_dir(store.path()));
   loop.run();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -116,14 +117,14 @@ void run_distributed(const Experiment& experiment, const std::string& db_path, b
     device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(options.local_rank));
   auto config = experiment.training;
   config.device = device.str();
-  SearchParts parts;
-  parts.space = space::make_search_space(experiment.space);
+  PreparedExperiment prepared;
+  prepared.space = space::make_search_space(experiment.space);
   auto data = std::make_shared<trainer::DataSplits>(trainer::load_splits(experiment.dataset));
-  parts.data = data;
+  prepared.data = data;
   dist::DistributedContext context(options, device);
-  dist::DataParallelEvaluator data_parallel(context, *parts.space, data, config);
+  dist::DataParallelEvaluator data_parallel(context, *prepared.space, data, config);
   if (options.rank != 0) {
-    dist::follow_trials(context, *parts.space, data_parallel);
+    follow_trials(context, *prepared.space, data_parallel);
     return;
   }
   if (!store) {
@@ -133,12 +134,13 @@ void run_distributed(const Experiment& experiment, const std::string& db_path, b
     store.emplace(store::SqliteStore::create(db_path));
     store->create_experiment(experiment.name, experiment.to_json());
   }
-  record_data_report(*store, parts);
-  auto leader = std::make_unique<dist::TrialLeader>(context, *parts.space, data_parallel);
+  record_data_report(*store, prepared);
+  auto leader = std::make_unique<TrialLeader>(context, *prepared.space, data_parallel);
   auto* leader_ptr = leader.get();
-  parts.evaluator = std::move(leader);
+  prepared.evaluator = std::move(leader);
   const auto started = std::chrono::steady_clock::now();
-  SearchLoop loop(*store, store->experiment().id, experiment, parts, artifacts_dir(store->path()));
+  SearchLoop loop(*store, store->experiment().id, experiment, prepared,
+                  artifacts_dir(store->path()));
   loop.run();
   leader_ptr->finish();
   const double seconds =
@@ -167,7 +169,7 @@ void run_search(const std::string& config_path, const std::string& db_path, std:
     return;
   }
   // Check the data and the evaluator before any database exists.
-  auto parts = prepare(experiment);
+  auto prepared = prepare(experiment);
   if (fs::exists(db_path)) {
     throw StoreError(db_path +
                      ": database already exists; continue it with `nasforge resume --db " +
@@ -178,9 +180,9 @@ void run_search(const std::string& config_path, const std::string& db_path, std:
   }
   auto store = store::SqliteStore::create(db_path);
   store.create_experiment(experiment.name, experiment.to_json());
-  record_data_report(store, parts);
+  record_data_report(store, prepared);
   log::info("experiment '" + experiment.name + "' recorded in " + db_path);
-  run_loop(store, experiment, std::move(parts), out);
+  run_loop(store, experiment, std::move(prepared), out);
 }
 
 void resume_search(const std::string& db_path, std::ostream& out) {
@@ -193,9 +195,9 @@ void resume_search(const std::string& db_path, std::ostream& out) {
     return;
   }
   log::info("resuming experiment '" + experiment.name + "' from " + db_path);
-  auto parts = prepare(experiment);
-  record_data_report(store, parts);
-  run_loop(store, experiment, std::move(parts), out);
+  auto prepared = prepare(experiment);
+  record_data_report(store, prepared);
+  run_loop(store, experiment, std::move(prepared), out);
 }
 
 void print_status(const std::string& db_path, std::ostream& out) {
@@ -237,10 +239,10 @@ void export_best(const std::string& db_path, const std::string& out_dir, std::os
                           {"trial", best->ordinal},
                           {"space", experiment.space},
                           {"architecture", space->to_json(arch)},
-                          {"val_accuracy", best->outcome.val_accuracy},
-                          {"params", best->outcome.params},
-                          {"flops", best->outcome.flops}};
-  nlohmann::json metrics = {{"val_accuracy", best->outcome.val_accuracy}};
+                          {"val_accuracy", best->result.val_accuracy},
+                          {"params", best->result.params},
+                          {"flops", best->result.flops}};
+  nlohmann::json metrics = {{"val_accuracy", best->result.val_accuracy}};
   std::pair<std::shared_ptr<space::Network>, exporter::ModelSpec> trained;
   if (experiment.trains()) {
     const auto data = trainer::load_splits(experiment.dataset);
@@ -249,7 +251,7 @@ void export_best(const std::string& db_path, const std::string& out_dir, std::os
     model["num_classes"] = data.num_classes;
     model["normalization"] = {{"mean", data.mean}, {"std", data.std}};
     auto network = space::build_network(*space, arch, data.shape, data.num_classes);
-    trainer::load_weights(*network, best->outcome.weights_path);
+    trainer::load_weights(*network, best->result.weights_path);
     if (data.test.size() > 0) {
       const auto test = trainer::evaluate_network(*network, data.test, {data.mean, data.std},
                                                   c10::Device(c10::kCPU), 1000);
@@ -260,11 +262,11 @@ void export_best(const std::string& db_path, const std::string& out_dir, std::os
       log::warn(experiment.dataset.path + ": the dataset has no test split; " +
                 "metrics.json has no test accuracy");
     }
-    fs::copy_file(best->outcome.weights_path, fs::path(out_dir) / "weights.pt",
+    fs::copy_file(best->result.weights_path, fs::path(out_dir) / "weights.pt",
                   fs::copy_options::overwrite_existing);
     trained = {network, {data.shape, data.num_classes, data.mean, data.std, data.class_names}};
   } else {
-    metrics["benchmark"] = best->outcome.extra;
+    metrics["benchmark"] = best->result.extra;
   }
   model["metrics"] = metrics;
   std::ofstream(fs::path(out_dir) / "architecture.json") << model.dump(2) << "\n";
@@ -277,8 +279,7 @@ void export_best(const std::string& db_path, const std::string& out_dir, std::os
   }
   out << "exported trial " << best->ordinal << " (" << best->arch_canonical << ") to " << out_dir
       << "\n";
-  out << std::fixed << std::setprecision(2) << "val acc " << best->outcome.val_accuracy * 100
-      << "%";
+  out << std::fixed << std::setprecision(2) << "val acc " << best->result.val_accuracy * 100 << "%";
   if (metrics.contains("test_accuracy")) {
     out << ", test acc " << metrics["test_accuracy"].get<double>() * 100 << "%";
   }

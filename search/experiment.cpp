@@ -7,6 +7,7 @@
 #include "common/json_config.h"
 #include "controllers/controller.h"
 #include "space/search_space.h"
+#include "trainer/nb201_table.h"
 
 namespace nasforge::search {
 
@@ -29,16 +30,17 @@ Experiment Experiment::from_json(const nlohmann::json& j, const std::string& whe
     throw ConfigError(where + ".budget: expected \"trials\", \"cost\", \"seconds\" or several");
   }
   if (budget.contains("seconds")) {
-    e.seconds = cfg::get_as<double>(budget.at("seconds"), where + ".budget.seconds");
-    if (!(e.seconds > 0)) {
+    e.budget.seconds = cfg::get_as<double>(budget.at("seconds"), where + ".budget.seconds");
+    if (!(e.budget.seconds > 0)) {
       throw ConfigError(where + ".budget.seconds: expected a positive number of seconds");
     }
   }
-  e.trials = cfg::in_range(cfg::optional<int>(budget, "trials", where + ".budget", kNoTrialLimit),
-                           1, kNoTrialLimit, where + ".budget.trials");
+  e.budget.trials =
+      cfg::in_range(cfg::optional<int>(budget, "trials", where + ".budget", kNoTrialLimit), 1,
+                    kNoTrialLimit, where + ".budget.trials");
   if (budget.contains("cost")) {
-    e.cost = cfg::get_as<double>(budget.at("cost"), where + ".budget.cost");
-    if (!(e.cost > 0)) {
+    e.budget.cost = cfg::get_as<double>(budget.at("cost"), where + ".budget.cost");
+    if (!(e.budget.cost > 0)) {
       throw ConfigError(where +
                         ".budget.cost: expected a positive number of full-training "
                         "equivalents");
@@ -91,7 +93,7 @@ Experiment Experiment::from_json(const nlohmann::json& j, const std::string& whe
                       ".fidelity.continue: a table lookup has no weights to continue from; "
                       "use it with the \"train\" evaluator");
   }
-  if (e.fidelity && e.fidelity->extend_best && e.seconds <= 0) {
+  if (e.fidelity && e.fidelity->extend_best && e.budget.seconds <= 0) {
     throw ConfigError(where +
                       ".fidelity.extend_best: needs a time budget (\"budget\": {\"seconds\": "
                       "...}) to size the extension by");
@@ -110,12 +112,12 @@ Experiment Experiment::from_json(const nlohmann::json& j, const std::string& whe
 nlohmann::json Experiment::to_json() const {
   nlohmann::json j = {{"name", name},
                       {"seed", seed},
-                      {"budget", {{"trials", trials}}},
+                      {"budget", {{"trials", budget.trials}}},
                       {"space", space},
                       {"controller", controller},
                       {"evaluator", evaluator}};
-  if (cost > 0) j["budget"]["cost"] = cost;
-  if (seconds > 0) j["budget"]["seconds"] = seconds;
+  if (budget.cost > 0) j["budget"]["cost"] = budget.cost;
+  if (budget.seconds > 0) j["budget"]["seconds"] = budget.seconds;
   if (adaptive) j["adaptive"] = adaptive->to_json();
   if (early_stopping) j["early_stopping"] = early_stopping->to_json();
   if (fidelity) j["fidelity"] = fidelity->to_json();
@@ -129,7 +131,13 @@ nlohmann::json Experiment::to_json() const {
 
 int Experiment::max_epochs() const {
   if (fidelity) return fidelity->max_epochs();
-  return trains() ? training.epochs : 200;
+  return trains() ? training.epochs : trainer::Nb201TableEvaluator::kFullEpochs;
+}
+
+int Experiment::default_epochs() const {
+  if (trains()) return training.epochs;
+  return trainer::Nb201TableEvaluator::epochs_of_column(
+      evaluator.value("column", std::string("cifar10_valid")));
 }
 
 namespace {

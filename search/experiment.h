@@ -19,18 +19,23 @@ namespace nasforge::search {
 // budget.trials when the file gives only a cost budget.
 inline constexpr int kNoTrialLimit = 1'000'000;
 
+// The experiment's "budget": when the search ends (whichever limit is reached first).
+struct BudgetLimits {
+  int trials = 10;     // finished trials
+  double cost = 0;     // full-training equivalents; 0: none
+  double seconds = 0;  // evaluation wall-clock seconds (sum over trials); 0: none
+};
+
 struct Experiment {
   std::string name;
   std::uint64_t seed = 0;
-  int trials = 10;               // budget: finished trials
-  double cost = 0;               // budget: full-training equivalents; 0: none
-  double seconds = 0;            // budget: evaluation wall-clock seconds (sum over trials); 0: none
-  nlohmann::json space;          // validated by make_search_space
-  nlohmann::json controller;     // validated by make_controller
-  nlohmann::json evaluator;      // {"type": "train"} or {"type": "nb201-table", ...}
-  trainer::DatasetSpec dataset;  // when training
-  trainer::TrainConfig training;                       // when training
-  std::optional<PbtOptions> adaptive;                  // "adaptive": hyperparameters per trial
+  BudgetLimits budget;
+  nlohmann::json space;                // validated by make_search_space
+  nlohmann::json controller;           // validated by make_controller
+  nlohmann::json evaluator;            // {"type": "train"} or {"type": "nb201-table", ...}
+  trainer::DatasetSpec dataset;        // when training
+  trainer::TrainConfig training;       // when training
+  std::optional<PbtOptions> adaptive;  // "adaptive": hyperparameters per trial
   std::optional<EarlyStoppingOptions> early_stopping;  // "early_stopping": prune bad curves
   std::optional<FidelityOptions> fidelity;             // "fidelity": successive halving/Hyperband
   ParallelOptions parallel;                            // "parallel": trials side by side
@@ -39,6 +44,9 @@ struct Experiment {
   // Epochs of a full-fidelity evaluation: the last rung, else the training epochs (200 on the
   // NAS-Bench-201 table). A trial that trains e epochs costs e / max_epochs().
   int max_epochs() const;
+  // Epochs a trial trains when its hyperparameters do not say: the training epochs, or the
+  // fidelity of the NAS-Bench-201 column read.
+  int default_epochs() const;
 
   // Parses and validates everything (space, controller, evaluator); `where` names the file.
   static Experiment from_json(const nlohmann::json& j, const std::string& where);

@@ -55,10 +55,10 @@ nlohmann::json FidelityOptions::to_json() const {
           {"extend_best", extend_best}};
 }
 
-int trained_epochs(const nlohmann::json& hparams, const std::string& status, int reached) {
+int trained_epochs(const nlohmann::json& hparams, TrialState state, int reached) {
   const int start = hparams.is_object() ? hparams.value("start_epoch", 0) : 0;
   const int trained = std::max(0, reached - start);
-  return status == "failed" ? std::max(1, trained) : trained;
+  return state == TrialState::kFailed ? std::max(1, trained) : trained;
 }
 
 SuccessiveHalving::SuccessiveHalving(FidelityOptions options) : options_(std::move(options)) {

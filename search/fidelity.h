@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/trial_record.h"
+
 namespace nasforge::search {
 
 struct FidelityOptions {
@@ -37,7 +39,7 @@ struct FidelityOptions {
 // Epochs a trial trained, for cost budgets: those it reached, less the start_epoch it continued
 // from (its parent paid for them); a failure that trained none still costs one, so a cost budget
 // always ends.
-int trained_epochs(const nlohmann::json& hparams, const std::string& status, int reached);
+int trained_epochs(const nlohmann::json& hparams, TrialState state, int reached);
 
 class SuccessiveHalving {
  public:

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/trial_record.h"
+
 namespace nasforge::store {
 
 struct ExperimentRow {
@@ -23,20 +25,8 @@ struct NewTrial {
   std::string arch_hash;
   nlohmann::json arch;  // the space's JSON form of the architecture
   nlohmann::json hparams = nlohmann::json::object();
-};
-
-struct TrialOutcome {
-  std::string status;  // completed, failed or pruned
-  double val_accuracy = 0;
-  double val_loss = 0;
-  double train_loss = 0;
-  std::int64_t params = 0;
-  std::int64_t flops = 0;
-  int epochs = 0;
-  double wall_seconds = 0;
-  std::string error;
-  std::string weights_path;
-  nlohmann::json extra = nlohmann::json::object();
+  TrialKind kind = TrialKind::kNew;
+  std::optional<std::int64_t> parent;  // the ordinal of the trial it promotes or extends
 };
 
 struct TrialRow {
@@ -47,23 +37,13 @@ struct TrialRow {
   std::string arch_hash;
   nlohmann::json arch;
   nlohmann::json hparams;
-  std::string status;  // pending, running, completed, failed, pruned
-  TrialOutcome outcome;
+  TrialState state = TrialState::kPending;
+  TrialKind kind = TrialKind::kNew;
+  std::optional<std::int64_t> parent;  // the ordinal of the trial it promotes or extends
+  TrialResult result;                  // meaningful once is_finished(state)
   double created_at = 0;
   double started_at = 0;
   double finished_at = 0;
-};
-
-struct EpochRow {
-  int epoch = 0;
-  double train_loss = 0;
-  double train_accuracy = 0;
-  double val_loss = 0;
-  double val_accuracy = 0;
-  double learning_rate = 0;
-  double seconds = 0;
-  double loss_scale = 0;
-  std::int64_t skipped_steps = 0;
 };
 
 struct HparamChange {

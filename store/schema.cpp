@@ -80,6 +80,28 @@ CREATE TABLE experiment_data (
   recorded_at REAL NOT NULL
 );
 )sql",
+    // v3: a trial's kind (new, promotion, extension) and lineage as columns, and named per-trial
+    // metrics one row each. Older rows get their kind from the hyperparameter changes that
+    // created them ("promote: ..., trial P's architecture ...", "extend: ...").
+    R"sql(
+ALTER TABLE trials ADD COLUMN kind TEXT NOT NULL DEFAULT 'new'
+  CHECK (kind IN ('new','promotion','extension'));
+ALTER TABLE trials ADD COLUMN parent_ordinal INTEGER;
+CREATE TABLE trial_metrics (
+  trial_id INTEGER NOT NULL REFERENCES trials(id),
+  name TEXT NOT NULL,
+  value REAL NOT NULL,
+  PRIMARY KEY (trial_id, name)
+);
+UPDATE trials SET kind = 'promotion', parent_ordinal = (
+    SELECT CAST(substr(h.reason, instr(h.reason, ', trial ') + 8) AS INTEGER) FROM hyperparams h
+    WHERE h.trial_id = trials.id AND h.reason LIKE 'promote:%' LIMIT 1)
+  WHERE EXISTS (SELECT 1 FROM hyperparams h
+                WHERE h.trial_id = trials.id AND h.reason LIKE 'promote:%');
+UPDATE trials SET kind = 'extension', parent_ordinal = json_extract(hparams, '$.continue_from')
+  WHERE EXISTS (SELECT 1 FROM hyperparams h
+                WHERE h.trial_id = trials.id AND h.reason LIKE 'extend:%');
+)sql",
 };
 
 std::int64_t pragma_int(detail::Connection& connection, const char* pragma) {

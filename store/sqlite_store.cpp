@@ -20,7 +20,7 @@ double now_seconds() {
 constexpr const char* kTrialColumns =
     "id, experiment_id, ordinal, arch_canonical, arch_hash, arch, hparams, status, val_accuracy, "
     "val_loss, train_loss, params, flops, epochs, wall_seconds, error, weights_path, extra, "
-    "created_at, started_at, finished_at";
+    "created_at, started_at, finished_at, kind, parent_ordinal";
 
 TrialRow read_trial(const Statement& s) {
   TrialRow row;
@@ -31,21 +31,23 @@ TrialRow read_trial(const Statement& s) {
   row.arch_hash = s.column_text(4);
   row.arch = json::parse(s.column_text(5));
   row.hparams = json::parse(s.column_text(6));
-  row.status = s.column_text(7);
-  row.outcome.status = row.status;
-  row.outcome.val_accuracy = s.column_double(8);
-  row.outcome.val_loss = s.column_double(9);
-  row.outcome.train_loss = s.column_double(10);
-  row.outcome.params = s.column_int(11);
-  row.outcome.flops = s.column_int(12);
-  row.outcome.epochs = static_cast<int>(s.column_int(13));
-  row.outcome.wall_seconds = s.column_double(14);
-  row.outcome.error = s.column_text(15);
-  row.outcome.weights_path = s.column_text(16);
-  row.outcome.extra = json::parse(s.column_text(17));
+  row.state = parse_trial_state(s.column_text(7));
+  row.result.state = row.state;
+  row.result.val_accuracy = s.column_double(8);
+  row.result.val_loss = s.column_double(9);
+  row.result.train_loss = s.column_double(10);
+  row.result.params = s.column_int(11);
+  row.result.flops = s.column_int(12);
+  row.result.epochs = static_cast<int>(s.column_int(13));
+  row.result.wall_seconds = s.column_double(14);
+  row.result.error = s.column_text(15);
+  row.result.weights_path = s.column_text(16);
+  row.result.extra = json::parse(s.column_text(17));
   row.created_at = s.column_double(18);
   row.started_at = s.column_double(19);
   row.finished_at = s.column_double(20);
+  row.kind = parse_trial_kind(s.column_text(21));
+  if (!s.is_null(22)) row.parent = s.column_int(22);
   return row;
 }
 
@@ -147,7 +149,7 @@ std::int64_t SqliteStore::create_trial(std::int64_t experiment_id, const NewTria
   Statement s(
       connection_,
       "INSERT INTO trials (experiment_id, ordinal, arch_canonical, arch_hash, arch, hparams, "
-      "status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)");
+      "status, created_at, kind, parent_ordinal) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)");
   s.bind(1, experiment_id)
       .bind(2, trial.ordinal)
       .bind(3, trial.arch_canonical)
@@ -155,7 +157,13 @@ std::int64_t SqliteStore::create_trial(std::int64_t experiment_id, const NewTria
       .bind(5, trial.arch.dump())
       .bind(6, trial.hparams.dump())
       .bind(7, now_seconds())
-      .run();
+      .bind(8, to_string(trial.kind));
+  if (trial.parent) {
+    s.bind(9, *trial.parent);
+  } else {
+    s.bind_null(9);
+  }
+  s.run();
   const auto id = connection_.last_insert_id();
   for (auto change : changes) {
     change.trial_id = id;
@@ -173,7 +181,7 @@ void SqliteStore::start_trial(std::int64_t trial_id) {
   s.bind(1, now_seconds()).bind(2, trial_id).run();
 }
 
-void SqliteStore::append_epoch(std::int64_t trial_id, const EpochRow& e) {
+void SqliteStore::append_epoch(std::int64_t trial_id, const EpochRecord& e) {
   Statement s(connection_,
               "INSERT INTO epochs (trial_id, epoch, train_loss, train_accuracy, val_loss, "
               "val_accuracy, learning_rate, seconds, loss_scale, skipped_steps) "
@@ -191,10 +199,10 @@ void SqliteStore::append_epoch(std::int64_t trial_id, const EpochRow& e) {
       .run();
 }
 
-void SqliteStore::finish_trial(std::int64_t trial_id, const TrialOutcome& o,
+void SqliteStore::finish_trial(std::int64_t trial_id, const TrialResult& o,
                                const ControllerSnapshot& controller) {
-  if (o.status != "completed" && o.status != "failed" && o.status != "pruned") {
-    throw InternalError("finish_trial: invalid status '" + o.status + "'");
+  if (!is_finished(o.state)) {
+    throw InternalError("finish_trial: a trial cannot finish as " + to_string(o.state));
   }
   Transaction transaction(connection_);
   Statement find(connection_, "SELECT experiment_id, status FROM trials WHERE id = ?");
@@ -210,7 +218,7 @@ void SqliteStore::finish_trial(std::int64_t trial_id, const TrialOutcome& o,
               "UPDATE trials SET status = ?, val_accuracy = ?, val_loss = ?, train_loss = ?, "
               "params = ?, flops = ?, epochs = ?, wall_seconds = ?, error = ?, weights_path = ?, "
               "extra = ?, finished_at = ? WHERE id = ?");
-  s.bind(1, o.status)
+  s.bind(1, to_string(o.state))
       .bind(2, o.val_accuracy)
       .bind(3, o.val_loss)
       .bind(4, o.train_loss)
@@ -224,6 +232,11 @@ void SqliteStore::finish_trial(std::int64_t trial_id, const TrialOutcome& o,
       .bind(12, now_seconds())
       .bind(13, trial_id)
       .run();
+  for (const auto& [name, value] : o.metrics) {
+    Statement metric(connection_,
+                     "INSERT INTO trial_metrics (trial_id, name, value) VALUES (?, ?, ?)");
+    metric.bind(1, trial_id).bind(2, name).bind(3, value).run();
+  }
   write_controller_state(experiment_id, controller);
   transaction.commit();
 }
@@ -255,6 +268,7 @@ std::vector<TrialRow> SqliteStore::trials(std::int64_t experiment_id) const {
   s.bind(1, experiment_id);
   std::vector<TrialRow> rows;
   while (s.step()) rows.push_back(read_trial(s));
+  for (auto& row : rows) read_metrics(row);
   return rows;
 }
 
@@ -262,7 +276,9 @@ std::optional<TrialRow> SqliteStore::trial(std::int64_t trial_id) const {
   Statement s(connection_, std::string("SELECT ") + kTrialColumns + " FROM trials WHERE id = ?");
   s.bind(1, trial_id);
   if (!s.step()) return std::nullopt;
-  return read_trial(s);
+  auto row = read_trial(s);
+  read_metrics(row);
+  return row;
 }
 
 std::optional<TrialRow> SqliteStore::best_trial(std::int64_t experiment_id) const {
@@ -271,21 +287,29 @@ std::optional<TrialRow> SqliteStore::best_trial(std::int64_t experiment_id) cons
                                "ORDER BY epochs DESC, val_accuracy DESC, ordinal ASC LIMIT 1");
   s.bind(1, experiment_id);
   if (!s.step()) return std::nullopt;
-  return read_trial(s);
+  auto row = read_trial(s);
+  read_metrics(row);
+  return row;
 }
 
-std::vector<EpochRow> SqliteStore::epochs(std::int64_t trial_id) const {
+std::vector<EpochRecord> SqliteStore::epochs(std::int64_t trial_id) const {
   Statement s(connection_,
               "SELECT epoch, train_loss, train_accuracy, val_loss, val_accuracy, learning_rate, "
               "seconds, loss_scale, skipped_steps FROM epochs WHERE trial_id = ? ORDER BY epoch");
   s.bind(1, trial_id);
-  std::vector<EpochRow> rows;
+  std::vector<EpochRecord> rows;
   while (s.step()) {
     rows.push_back({static_cast<int>(s.column_int(0)), s.column_double(1), s.column_double(2),
                     s.column_double(3), s.column_double(4), s.column_double(5), s.column_double(6),
                     s.column_double(7), s.column_int(8)});
   }
   return rows;
+}
+
+void SqliteStore::read_metrics(TrialRow& row) const {
+  Statement s(connection_, "SELECT name, value FROM trial_metrics WHERE trial_id = ?");
+  s.bind(1, row.id);
+  while (s.step()) row.result.metrics[s.column_text(0)] = s.column_double(1);
 }
 
 void SqliteStore::record_hparam_change(const HparamChange& change) { write_hparam_change(change); }

@@ -17,7 +17,7 @@ namespace nasforge::store {
 
 class SqliteStore {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Creates a new database; throws StoreError if the file already exists.
   static SqliteStore create(const std::string& path);
@@ -37,9 +37,9 @@ class SqliteStore {
                             const ControllerSnapshot& controller,
                             const std::vector<HparamChange>& changes = {});
   void start_trial(std::int64_t trial_id);
-  void append_epoch(std::int64_t trial_id, const EpochRow& epoch);
+  void append_epoch(std::int64_t trial_id, const EpochRecord& epoch);
   // Records the outcome and the controller state after observing it, in one transaction.
-  void finish_trial(std::int64_t trial_id, const TrialOutcome& outcome,
+  void finish_trial(std::int64_t trial_id, const TrialResult& outcome,
                     const ControllerSnapshot& controller);
   // A trial left running by a crash: drops its partial curve (and the hyperparameter changes
   // made while it trained) and makes it pending again.
@@ -50,7 +50,7 @@ class SqliteStore {
   // The best completed trial at the highest fidelity (most epochs) reached, so that a short,
   // low-fidelity evaluation never wins over full ones; ties go to the earlier trial.
   std::optional<TrialRow> best_trial(std::int64_t experiment_id) const;
-  std::vector<EpochRow> epochs(std::int64_t trial_id) const;
+  std::vector<EpochRecord> epochs(std::int64_t trial_id) const;
 
   void record_hparam_change(const HparamChange& change);
   std::vector<HparamChange> hparam_changes(std::int64_t experiment_id) const;
@@ -68,6 +68,7 @@ class SqliteStore {
   explicit SqliteStore(detail::Connection connection);
   void write_controller_state(std::int64_t experiment_id, const ControllerSnapshot& snapshot);
   void write_hparam_change(const HparamChange& change);
+  void read_metrics(TrialRow& row) const;
 
   detail::Connection connection_;
 };

@@ -8,39 +8,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/trial_record.h"
 #include "space/architecture.h"
 
 namespace nasforge::trainer {
-
-struct EpochRecord {
-  int epoch = 0;  // 1-based
-  double train_loss = 0;
-  double train_accuracy = 0;
-  double val_loss = 0;
-  double val_accuracy = 0;  // in [0, 1]
-  double learning_rate = 0;
-  double seconds = 0;
-  // Mixed-precision bookkeeping (fp16 dynamic loss scaling); 0 when unused.
-  double loss_scale = 0;
-  std::int64_t skipped_steps = 0;
-};
-
-enum class TrialStatus { kCompleted, kFailed, kPruned };
-
-std::string to_string(TrialStatus status);
-
-struct TrialResult {
-  TrialStatus status = TrialStatus::kFailed;
-  double val_accuracy = 0;  // in [0, 1]; the reward the controller sees
-  double val_loss = 0;
-  double train_loss = 0;
-  std::int64_t params = 0;
-  std::int64_t flops = 0;  // multiply-adds for one input
-  int epochs = 0;          // epochs actually run (the fidelity reached)
-  double wall_seconds = 0;
-  std::string error;                                // why it failed, one line
-  nlohmann::json extra = nlohmann::json::object();  // evaluator-specific metrics
-};
 
 struct TrialContext {
   std::int64_t trial_id = 0;

@@ -1,14 +1,12 @@
 #include "trainer/nb201_table.h"
 
-#include <zlib.h>
-
-#include <array>
 #include <charconv>
 #include <memory>
 #include <sstream>
 
 #include "common/errors.h"
 #include "common/json_config.h"
+#include "trainer/data/gzip_file.h"
 
 namespace nasforge::trainer {
 
@@ -26,33 +24,16 @@ std::vector<std::string> split(const std::string& line) {
   }
 }
 
-struct GzCloser {
-  void operator()(gzFile_s* f) const { gzclose(f); }
-};
-
-// The whole file as text; gzread passes a file that is not gzip through unchanged, so the table
-// may be nb201.csv.gz (as shipped) or the plain CSV.
+// The whole file as text: the table may be nb201.csv.gz (as shipped) or the plain CSV.
 std::string read_text(const std::string& path) {
-  std::unique_ptr<gzFile_s, GzCloser> file(gzopen(path.c_str(), "rb"));
-  if (!file) {
-    throw DataError(path +
-                    ": cannot open the NAS-Bench-201 table; it ships with the repository as "
-                    "benchmarks/nb201/nb201.csv.gz (set evaluator.path to it)");
+  try {
+    const auto bytes = read_gzip_or_plain(path);
+    return std::string(bytes.begin(), bytes.end());
+  } catch (const DataError& e) {
+    throw DataError(std::string(e.what()) +
+                    "; the NAS-Bench-201 table ships with the repository as "
+                    "benchmarks/nb201/nb201.csv.gz (set evaluator.path to it, or copy it again)");
   }
-  std::string text;
-  std::array<char, 1 << 16> buffer;
-  int n;
-  while ((n = gzread(file.get(), buffer.data(), static_cast<unsigned>(buffer.size()))) > 0) {
-    text.append(buffer.data(), static_cast<size_t>(n));
-  }
-  int code = Z_OK;
-  const char* message = gzerror(file.get(), &code);
-  // Z_BUF_ERROR: the gzip stream ended early (a truncated download or copy).
-  if (n < 0 || (code != Z_OK && code != Z_STREAM_END)) {
-    throw DataError(path + ": corrupt or truncated gzip file (" + message +
-                    "); copy benchmarks/nb201/nb201.csv.gz again");
-  }
-  return text;
 }
 
 template <typename T>
@@ -136,10 +117,14 @@ Nb201TableEvaluator::Nb201TableEvaluator(std::shared_ptr<const Nb201Table> table
     throw ConfigError("evaluator.column: unknown NAS-Bench-201 column '" + column +
                       "'; expected one of " + valid);
   }
+  epochs_ = epochs_of_column(column);
+}
+
+int Nb201TableEvaluator::epochs_of_column(const std::string& column) {
   const std::string suffix = "_12ep";
   const bool short_run = column.size() > suffix.size() &&
                          column.compare(column.size() - suffix.size(), suffix.size(), suffix) == 0;
-  epochs_ = short_run ? 12 : 200;
+  return short_run ? 12 : kFullEpochs;
 }
 
 std::unique_ptr<Nb201TableEvaluator> Nb201TableEvaluator::from_config(const nlohmann::json& config,
@@ -184,7 +169,7 @@ TrialResult Nb201TableEvaluator::evaluate(const space::Architecture& arch,
     column = column_for_epochs(epochs);
   }
   TrialResult result;
-  result.status = TrialStatus::kCompleted;
+  result.state = TrialState::kCompleted;
   result.val_accuracy = table_->value(*row, column) / 100.0;
   result.epochs = epochs;
   result.extra["nb201_index"] = table_->index(*row);

@@ -46,6 +46,10 @@ class Nb201Table {
 class Nb201TableEvaluator final : public Evaluator {
  public:
   static constexpr const char* kType = "nb201-table";
+  // The table's full training: a trial of 200 epochs costs one full-training equivalent.
+  static constexpr int kFullEpochs = 200;
+  // The epochs behind a column: 12 for a *_12ep column, else kFullEpochs.
+  static int epochs_of_column(const std::string& column);
 
   // `column` is the reward, e.g. "cifar10_valid" or "cifar10_valid_12ep"; an unknown column is a
   // ConfigError that lists the valid ones.

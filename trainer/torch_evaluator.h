@@ -6,7 +6,7 @@
 #include "trainer/dataset.h"
 #include "trainer/evaluator.h"
 #include "trainer/train_config.h"
-#include "trainer/training_loop.h"
+#include "trainer/trial_runner.h"  // save_weights, load_weights for this header's users
 
 namespace nasforge::trainer {
 
@@ -26,12 +26,5 @@ class TorchEvaluator final : public Evaluator {
   std::shared_ptr<const DataSplits> data_;
   TrainConfig config_;
 };
-
-// Saves / loads a network's weights (LibTorch archive format).
-void save_weights(space::Network& network, const std::string& path);
-// Fills a result from a finished training run: completed, or pruned when it stopped early, with
-// the last epoch's metrics.
-void fill_result(TrialResult& result, const TrainingOutcome& outcome);
-void load_weights(space::Network& network, const std::string& path);
 
 }  // namespace nasforge::trainer

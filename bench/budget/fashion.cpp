@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/common/bench_cli.h"
 #include "bench/common/bench_util.h"
 #include "common/errors.h"
 #include "common/log.h"
@@ -58,9 +59,29 @@ struct Options {
 };
 
 constexpr int kEta = 3;
-constexpr const char* kUsage =
-    "budget_fashion_bench [--seeds N] [--seconds S] [--subset N] [--full-epochs E] "
-    "[--fixed-epochs 3,9] [--bracket N] [--retrain-epochs N] [--sequential] [--tmp DIR]";
+
+constexpr const char* kAbout =
+    "Fixed hyperparameters vs PBT with successive halving at equal wall-clock time on "
+    "Fashion-MNIST";
+
+void add_flags(CLI::App& app, Options& o) {
+  bench::add_positive(app, "--seeds", o.seeds, "seeds; each runs every variant");
+  bench::add_positive(app, "--seconds", o.seconds, "evaluation seconds per run (budget.seconds)");
+  bench::add_positive(app, "--subset", o.subset, "training images used");
+  app.add_option("--full-epochs", o.full_epochs,
+                 "full training; the adaptive variant's rungs are E/3^k")
+      ->capture_default_str();
+  bench::add_int_list(app, "--fixed-epochs", o.fixed_epochs,
+                      "one fixed-hyperparameter variant per entry", bench::Order::kSorted);
+  app.add_option("--bracket", o.bracket,
+                 "candidates per successive-halving bracket (0: 3^(rungs - 1))")
+      ->capture_default_str();
+  app.add_option("--retrain-epochs", o.retrain_epochs,
+                 "retrain each chosen architecture this long under one protocol (0: no)")
+      ->capture_default_str();
+  app.add_flag("--sequential", o.sequential, "variants one after the other, each with every core");
+  app.add_option("--tmp", o.tmp, "folder of the runs' SQLite stores")->capture_default_str();
+}
 
 json base_experiment(const Options& o, std::uint64_t seed) {
   return {{"name", "fashion-budget"},
@@ -153,11 +174,11 @@ void remove_db(const std::string& db) {
 }
 
 // Test accuracy of `arch` with the weights saved at `weights_path`.
-double test_accuracy(search::SearchParts& parts, const json& arch,
+double test_accuracy(search::PreparedExperiment& prepared, const json& arch,
                      const std::string& weights_path) {
-  auto* evaluator = dynamic_cast<trainer::TorchEvaluator*>(parts.evaluator.get());
+  auto* evaluator = dynamic_cast<trainer::TorchEvaluator*>(prepared.evaluator.get());
   const auto& data = evaluator->data();
-  auto network = space::build_network(*parts.space, parts.space->from_json(arch), data.shape,
+  auto network = space::build_network(*prepared.space, prepared.space->from_json(arch), data.shape,
                                       data.num_classes);
   trainer::load_weights(*network, weights_path);
   return trainer::evaluate_network(*network, data.test, {data.mean, data.std},
@@ -173,21 +194,22 @@ Outcome run_one(const json& config, const Options& o, const std::string& tag) {
   {
     auto store = store::SqliteStore::create(db);
     const auto id = store.create_experiment(experiment.name, experiment.to_json());
-    auto parts = search::prepare(experiment);
-    search::SearchLoop loop(store, id, experiment, parts, db + ".artifacts");
+    auto prepared = search::prepare(experiment);
+    search::SearchLoop loop(store, id, experiment, prepared, db + ".artifacts");
     loop.run();
     const auto trials = store.trials(id);
     out.trials = static_cast<int>(trials.size());
     for (const auto& t : trials) {
-      out.full += t.status == "completed" && t.outcome.epochs >= experiment.training.epochs;
-      out.seconds += t.outcome.wall_seconds;
+      out.full +=
+          t.state == TrialState::kCompleted && t.result.epochs >= experiment.training.epochs;
+      out.seconds += t.result.wall_seconds;
     }
     const auto best = store.best_trial(id);
     if (!best) throw InternalError(tag + ": no trial completed");
-    out.val = best->outcome.val_accuracy;
-    out.best_epochs = best->outcome.epochs;
+    out.val = best->result.val_accuracy;
+    out.best_epochs = best->result.epochs;
     out.arch = best->arch;
-    out.test = test_accuracy(parts, best->arch, best->outcome.weights_path);
+    out.test = test_accuracy(prepared, best->arch, best->result.weights_path);
   }
   remove_db(db);
   return out;
@@ -199,16 +221,16 @@ double retrain(json config, const json& arch, int epochs, std::uint64_t seed, co
   config["training"]["epochs"] = epochs;
   config["budget"] = {{"trials", 1}};
   const auto experiment = search::Experiment::from_json(config, tag);
-  auto parts = search::prepare(experiment);
+  auto prepared = search::prepare(experiment);
   const auto weights = db_path(o, tag) + ".pt";
   trainer::TrialContext context;
   context.seed = seed;
   context.weights_path = weights;
-  const auto result = parts.evaluator->evaluate(parts.space->from_json(arch), context);
-  if (result.status != trainer::TrialStatus::kCompleted) {
+  const auto result = prepared.evaluator->evaluate(prepared.space->from_json(arch), context);
+  if (result.state != TrialState::kCompleted) {
     throw TrainingError(tag + ": retraining did not complete: " + result.error);
   }
-  const double accuracy = test_accuracy(parts, arch, weights);
+  const double accuracy = test_accuracy(prepared, arch, weights);
   fs::remove(weights);
   return accuracy;
 }
@@ -280,37 +302,7 @@ std::vector<Outcome> run_seed(const Options& o, const std::vector<Variant>& vari
 using bench::mean;
 using bench::stddev;
 
-int run(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw ConfigError(arg + ": missing value");
-      return argv[++i];
-    };
-    if (arg == "--seeds") {
-      o.seeds = std::stoi(value());
-    } else if (arg == "--seconds") {
-      o.seconds = std::stod(value());
-    } else if (arg == "--subset") {
-      o.subset = std::stoi(value());
-    } else if (arg == "--full-epochs") {
-      o.full_epochs = std::stoi(value());
-    } else if (arg == "--fixed-epochs") {
-      o.fixed_epochs = bench::parse_sorted_ints(value());
-    } else if (arg == "--bracket") {
-      o.bracket = std::stoi(value());
-    } else if (arg == "--retrain-epochs") {
-      o.retrain_epochs = std::stoi(value());
-    } else if (arg == "--sequential") {
-      o.sequential = true;
-    } else if (arg == "--tmp") {
-      o.tmp = value();
-    } else {
-      std::cout << kUsage << "\n";
-      return arg == "--help" ? 0 : 2;
-    }
-  }
+int run(Options& o) {
   if (o.full_epochs < kEta) throw ConfigError("--full-epochs: at least " + std::to_string(kEta));
   log::set_level(log::Level::kWarn);
   std::printf(
@@ -368,10 +360,6 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "budget_fashion_bench: " << e.what() << "\n";
-    return 1;
-  }
+  return nasforge::bench::run_main<Options>(argc, argv, "budget_fashion_bench", kAbout, add_flags,
+                                            run);
 }

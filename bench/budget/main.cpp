@@ -23,6 +23,7 @@
 
 #include <unistd.h>
 
+#include "bench/common/bench_cli.h"
 #include "bench/common/bench_util.h"
 #include "common/errors.h"
 #include "common/log.h"
@@ -59,38 +60,25 @@ struct Outcome {
   int full_trials = 0;
 };
 
-Options parse_args(int argc, char** argv) {
-  Options o;
-  auto value = [&](int& i) -> std::string {
-    if (i + 1 >= argc) throw ConfigError(std::string(argv[i]) + ": missing value");
-    return argv[++i];
-  };
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--seeds") {
-      o.seeds = std::stoi(value(i));
-    } else if (arg == "--jobs") {
-      o.jobs = std::max(1, std::stoi(value(i)));
-    } else if (arg == "--table") {
-      o.table = value(i);
-    } else if (arg == "--tmp") {
-      o.tmp = value(i);
-    } else if (arg == "--budgets") {
-      o.budgets = bench::parse_sorted_ints(value(i));
-    } else if (arg == "--strategy") {
-      auto [name, fragment] = bench::parse_named_json(value(i));
-      o.strategies.push_back({name, fragment, ""});
-    } else if (arg == "--help" || arg == "-h") {
-      std::cout << "budget_bench [--seeds N] [--budgets 50,100] [--jobs J] [--table PATH] "
-                   "[--tmp DIR] [--strategy NAME=EXPERIMENT_JSON_FRAGMENT]...\n";
-      std::exit(0);
-    } else {
-      throw ConfigError("unknown argument '" + arg + "'; try --help");
-    }
-  }
-  if (o.seeds < 1 || o.budgets.empty() || o.budgets.front() < 1) {
-    throw ConfigError("--seeds and --budgets must be positive");
-  }
+constexpr const char* kAbout =
+    "Single- vs multi-fidelity search at equal cost on the NAS-Bench-201 table";
+
+void add_flags(CLI::App& app, Options& o) {
+  bench::add_seed_flags(app, o.seeds, o.budgets, o.jobs, o.table,
+                        "costs (in full queries) at which to judge");
+  app.add_option("--tmp", o.tmp, "folder of the runs' SQLite stores (default: /dev/shm)");
+  bench::add_named_json(
+      app, "--strategy",
+      [&o](const std::string& name, const json& fragment) {
+        o.strategies.push_back({name, fragment, ""});
+      },
+      "an experiment fragment (\"controller\", \"fidelity\") to run (repeatable; default: "
+      "random, evolution and their successive-halving and Hyperband variants)");
+}
+
+// What the flags leave to the defaults: the folder of the stores and the strategies.
+void apply_defaults(Options& o) {
+  o.jobs = std::max(1, o.jobs);
   if (o.tmp.empty())
     o.tmp = fs::exists("/dev/shm") ? "/dev/shm" : fs::temp_directory_path().string();
   if (o.strategies.empty()) {
@@ -110,14 +98,11 @@ Options parse_args(int argc, char** argv) {
         {"hb3-evolution", {{"controller", evolution}, {"fidelity", hb}}, "evolution"},
     };
   }
-  return o;
 }
 
-// One search to the largest budget; the outcome at each budget.
-std::vector<Outcome> run_one(const Strategy& strategy, std::uint64_t seed, const Options& options,
-                             const std::shared_ptr<const trainer::Nb201Table>& shared,
-                             int valid_column) {
-  const auto& table = *shared;
+// The strategy's experiment for one seed, run to the largest budget.
+search::Experiment experiment_for(const Strategy& strategy, std::uint64_t seed,
+                                  const Options& options) {
   json config = {{"name", strategy.name},
                  {"seed", seed},
                  {"budget", {{"cost", options.budgets.back()}}},
@@ -125,7 +110,15 @@ std::vector<Outcome> run_one(const Strategy& strategy, std::uint64_t seed, const
                  {"evaluator",
                   {{"type", "nb201-table"}, {"path", options.table}, {"column", "cifar10_valid"}}}};
   config.update(strategy.fragment);
-  const auto experiment = search::Experiment::from_json(config, strategy.name);
+  return search::Experiment::from_json(config, "--strategy " + strategy.name);
+}
+
+// One search to the largest budget; the outcome at each budget.
+std::vector<Outcome> run_one(const Strategy& strategy, std::uint64_t seed, const Options& options,
+                             const std::shared_ptr<const trainer::Nb201Table>& shared,
+                             int valid_column) {
+  const auto& table = *shared;
+  const auto experiment = experiment_for(strategy, seed, options);
   const auto db = (fs::path(options.tmp) / ("nasforge-budget-" + std::to_string(::getpid()) + "-" +
                                             strategy.name + "-" + std::to_string(seed) + ".db"))
                       .string();
@@ -136,10 +129,10 @@ std::vector<Outcome> run_one(const Strategy& strategy, std::uint64_t seed, const
     auto store = store::SqliteStore::create(db);
     const auto id = store.create_experiment(experiment.name, experiment.to_json());
     // prepare(experiment) would read the table again for every run; share one copy instead.
-    search::SearchParts parts;
-    parts.space = space::make_search_space(experiment.space);
-    parts.evaluator = std::make_unique<trainer::Nb201TableEvaluator>(shared, "cifar10_valid");
-    search::SearchLoop loop(store, id, experiment, parts, db + ".artifacts");
+    search::PreparedExperiment prepared;
+    prepared.space = space::make_search_space(experiment.space);
+    prepared.evaluator = std::make_unique<trainer::Nb201TableEvaluator>(shared, "cifar10_valid");
+    search::SearchLoop loop(store, id, experiment, prepared, db + ".artifacts");
     loop.run();
     trials = store.trials(id);
     best = store.best_trial(id);
@@ -151,16 +144,16 @@ std::vector<Outcome> run_one(const Strategy& strategy, std::uint64_t seed, const
     Outcome o;
     const store::TrialRow* chosen = nullptr;
     for (const auto& t : trials) {
-      const double c = t.outcome.epochs / 200.0;
+      const double c = t.result.epochs / 200.0;
       if (o.cost + c > budget + 1e-9) break;
       o.cost += c;
       ++o.trials;
-      o.full_trials += t.outcome.epochs == 200 ? 1 : 0;
-      if (t.status != "completed") continue;
+      o.full_trials += t.result.epochs == 200 ? 1 : 0;
+      if (t.state != TrialState::kCompleted) continue;
       // store.best_trial's order: most epochs, then accuracy, then the earlier trial.
-      if (!chosen || t.outcome.epochs > chosen->outcome.epochs ||
-          (t.outcome.epochs == chosen->outcome.epochs &&
-           t.outcome.val_accuracy > chosen->outcome.val_accuracy)) {
+      if (!chosen || t.result.epochs > chosen->result.epochs ||
+          (t.result.epochs == chosen->result.epochs &&
+           t.result.val_accuracy > chosen->result.val_accuracy)) {
         chosen = &t;
       }
     }
@@ -177,8 +170,10 @@ std::vector<Outcome> run_one(const Strategy& strategy, std::uint64_t seed, const
 using bench::mean;
 using bench::stddev;
 
-int run(int argc, char** argv) {
-  const Options options = parse_args(argc, argv);
+int run(Options& options) {
+  apply_defaults(options);
+  // A bad --strategy is an error here (exit 2), not in a worker thread.
+  for (const auto& strategy : options.strategies) experiment_for(strategy, 1, options);
   log::set_level(log::Level::kWarn);
   const auto table = std::make_shared<const trainer::Nb201Table>(options.table);
   const int valid_column = table->column("cifar10_valid");
@@ -245,13 +240,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const nasforge::ConfigError& e) {
-    std::fprintf(stderr, "budget_bench: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "budget_bench: %s\n", e.what());
-    return 1;
-  }
+  return nasforge::bench::run_main<Options>(argc, argv, "budget_bench", kAbout, add_flags, run);
 }

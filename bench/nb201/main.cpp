@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/common/bench_cli.h"
 #include "bench/common/bench_util.h"
 #include "common/errors.h"
 #include "controllers/controller.h"
@@ -57,42 +58,17 @@ struct RunResult {
   long unique_queries = 0;
 };
 
-Options parse_args(int argc, char** argv) {
-  Options o;
-  auto value = [&](int& i) -> std::string {
-    if (i + 1 >= argc) throw ConfigError(std::string(argv[i]) + ": missing value");
-    return argv[++i];
-  };
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--seeds") {
-      o.seeds = std::stoi(value(i));
-    } else if (arg == "--jobs") {
-      o.jobs = std::max(1, std::stoi(value(i)));
-    } else if (arg == "--table") {
-      o.table = value(i);
-    } else if (arg == "--budgets") {
-      o.budgets = bench::parse_sorted_ints(value(i));
-    } else if (arg == "--strategy") {
-      auto [name, config] = bench::parse_named_json(value(i));
-      o.strategies.push_back({name, config});
-    } else if (arg == "--help" || arg == "-h") {
-      std::cout << "nb201_bench [--seeds N] [--budgets 50,100,150,300] [--jobs J] [--table PATH]"
-                   " [--strategy NAME=CONTROLLER_JSON]...\n";
-      std::exit(0);
-    } else {
-      throw ConfigError("unknown argument '" + arg + "'; try --help");
-    }
-  }
-  if (o.seeds < 1 || o.budgets.empty() || o.budgets.front() < 1) {
-    throw ConfigError("--seeds and --budgets must be positive");
-  }
-  if (o.strategies.empty()) {
-    o.strategies = {{"random", {{"type", "random"}}},
-                    {"evolution", {{"type", "evolution"}}},
-                    {"reinforce", {{"type", "reinforce"}}}};
-  }
-  return o;
+constexpr const char* kAbout = "Search strategies on the NAS-Bench-201 table";
+
+void add_flags(CLI::App& app, Options& o) {
+  bench::add_seed_flags(app, o.seeds, o.budgets, o.jobs, o.table,
+                        "queries at which the choice is read");
+  bench::add_named_json(
+      app, "--strategy",
+      [&o](const std::string& name, const nlohmann::json& config) {
+        o.strategies.push_back({name, config});
+      },
+      "a controller config to run (repeatable; default: random, evolution and reinforce)");
 }
 
 RunResult run_one(const Strategy& strategy, std::uint64_t seed, const std::vector<int>& budgets,
@@ -112,8 +88,7 @@ RunResult run_one(const Strategy& strategy, std::uint64_t seed, const std::vecto
     const auto t1 = Clock::now();
     const auto result = evaluator.evaluate(arch, context);
     const auto t2 = Clock::now();
-    controller->observe(arch, result.val_accuracy,
-                        result.status != trainer::TrialStatus::kCompleted);
+    controller->observe(arch, result.val_accuracy, result.state != TrialState::kCompleted);
     const auto t3 = Clock::now();
     out.propose_seconds += std::chrono::duration<double>(t1 - t0).count();
     out.observe_seconds += std::chrono::duration<double>(t3 - t2).count();
@@ -135,8 +110,18 @@ RunResult run_one(const Strategy& strategy, std::uint64_t seed, const std::vecto
 using bench::mean;
 using bench::stddev;
 
-int run(int argc, char** argv) {
-  const Options options = parse_args(argc, argv);
+int run(Options& options) {
+  options.jobs = std::max(1, options.jobs);
+  if (options.strategies.empty()) {
+    options.strategies = {{"random", {{"type", "random"}}},
+                          {"evolution", {{"type", "evolution"}}},
+                          {"reinforce", {{"type", "reinforce"}}}};
+  }
+  // A bad controller config is an error here, not in a worker thread.
+  for (const auto& strategy : options.strategies) {
+    controllers::make_controller(strategy.config, space::Nb201Space(), 1,
+                                 "--strategy " + strategy.name);
+  }
   at::set_num_threads(1);  // the policy is tiny; seeds run in parallel with --jobs instead
   auto table = std::make_shared<const trainer::Nb201Table>(options.table);
   trainer::Nb201TableEvaluator evaluator(table, "cifar10_valid");
@@ -203,13 +188,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const nasforge::ConfigError& e) {
-    std::fprintf(stderr, "nb201_bench: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "nb201_bench: %s\n", e.what());
-    return 1;
-  }
+  return nasforge::bench::run_main<Options>(argc, argv, "nb201_bench", kAbout, add_flags, run);
 }

@@ -54,8 +54,8 @@ std::vector<store::TrialRow> run_in(const std::string& db, const json& config, b
   const auto experiment = search::Experiment::from_json(config, "test");
   auto store = create ? store::SqliteStore::create(db) : store::SqliteStore::open(db);
   if (create) store.create_experiment(experiment.name, experiment.to_json());
-  auto parts = search::prepare(experiment);
-  search::SearchLoop loop(store, store.experiment().id, experiment, parts, db + ".artifacts");
+  auto prepared = search::prepare(experiment);
+  search::SearchLoop loop(store, store.experiment().id, experiment, prepared, db + ".artifacts");
   loop.run();
   if (cost) *cost = loop.cost_spent();
   return store.trials(store.experiment().id);
@@ -74,19 +74,19 @@ class CurveEvaluator final : public trainer::Evaluator {
   explicit CurveEvaluator(std::shared_ptr<const trainer::Nb201Table> table)
       : table_(std::move(table)) {}
   std::string type() const override { return "curve"; }
-  trainer::TrialResult evaluate(const space::Architecture& arch,
-                                const trainer::TrialContext& context) override {
+  TrialResult evaluate(const space::Architecture& arch,
+                       const trainer::TrialContext& context) override {
     const double final = table_->value(arch.canonical(), "cifar10_valid") / 100.0;
-    trainer::TrialResult result;
-    result.status = trainer::TrialStatus::kCompleted;
+    TrialResult result;
+    result.state = TrialState::kCompleted;
     for (int e = 1; e <= 10; ++e) {
-      trainer::EpochRecord record;
+      EpochRecord record;
       record.epoch = e;
       record.val_accuracy = final * (0.5 + 0.05 * e);
       result.val_accuracy = record.val_accuracy;
       result.epochs = e;
       if (!context.on_epoch(record)) {
-        result.status = trainer::TrialStatus::kPruned;
+        result.state = TrialState::kPruned;
         break;
       }
     }
@@ -126,22 +126,22 @@ TEST_CASE("the search loop prunes trials below the median and records the epoch 
   const auto experiment = search::Experiment::from_json(config, "test");
   auto store = store::SqliteStore::create(dir.file("m.db"));
   store.create_experiment(experiment.name, experiment.to_json());
-  auto parts = search::prepare(experiment);
-  parts.evaluator = std::make_unique<CurveEvaluator>(
+  auto prepared = search::prepare(experiment);
+  prepared.evaluator = std::make_unique<CurveEvaluator>(
       std::make_shared<const trainer::Nb201Table>(nb201_table_path()));
-  search::SearchLoop loop(store, store.experiment().id, experiment, parts,
+  search::SearchLoop loop(store, store.experiment().id, experiment, prepared,
                           dir.file("m.db.artifacts"));
   loop.run();
   int pruned = 0, completed = 0;
   for (const auto& t : store.trials(store.experiment().id)) {
-    if (t.status == "pruned") {
+    if (t.state == TrialState::kPruned) {
       ++pruned;
-      CHECK(t.outcome.epochs >= 2);
-      CHECK(t.outcome.epochs < 10);
-      CHECK(store.epochs(t.id).size() == static_cast<size_t>(t.outcome.epochs));
+      CHECK(t.result.epochs >= 2);
+      CHECK(t.result.epochs < 10);
+      CHECK(store.epochs(t.id).size() == static_cast<size_t>(t.result.epochs));
     } else {
-      REQUIRE(t.status == "completed");
-      CHECK(t.outcome.epochs == 10);
+      REQUIRE(t.state == TrialState::kCompleted);
+      CHECK(t.result.epochs == 10);
       ++completed;
     }
   }
@@ -250,10 +250,10 @@ TEST_CASE("a multi-fidelity NB201 search keeps to its cost and picks a full-fide
   double booked = 0;
   std::set<int> fidelities;
   for (const auto& t : trials) {
-    REQUIRE(t.status == "completed");
-    CHECK(t.hparams.at("epochs").get<int>() == t.outcome.epochs);
-    fidelities.insert(t.outcome.epochs);
-    booked += t.outcome.epochs / 200.0;
+    REQUIRE(t.state == TrialState::kCompleted);
+    CHECK(t.hparams.at("epochs").get<int>() == t.result.epochs);
+    fidelities.insert(t.result.epochs);
+    booked += t.result.epochs / 200.0;
   }
   CHECK(fidelities == std::set<int>{12, 200});
   CHECK(booked <= 5.0 + 1e-9);
@@ -262,20 +262,20 @@ TEST_CASE("a multi-fidelity NB201 search keeps to its cost and picks a full-fide
   // A 12-epoch trial's value is the table's 12-epoch column.
   const trainer::Nb201Table table(nb201_table_path());
   for (const auto& t : trials) {
-    const auto column = t.outcome.epochs == 12 ? "cifar10_valid_12ep" : "cifar10_valid";
-    CHECK(t.outcome.val_accuracy * 100 == Approx(table.value(t.arch_canonical, column)));
+    const auto column = t.result.epochs == 12 ? "cifar10_valid_12ep" : "cifar10_valid";
+    CHECK(t.result.val_accuracy * 100 == Approx(table.value(t.arch_canonical, column)));
   }
   // The first bracket: 9 candidates at 12 epochs, then the best 3 of them at 200.
   REQUIRE(trials.size() >= 12);
   std::vector<std::pair<double, std::string>> rung0;
   for (int i = 0; i < 9; ++i) {
-    rung0.push_back({-trials[static_cast<size_t>(i)].outcome.val_accuracy,
+    rung0.push_back({-trials[static_cast<size_t>(i)].result.val_accuracy,
                      trials[static_cast<size_t>(i)].arch_canonical});
   }
   std::stable_sort(rung0.begin(), rung0.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   for (int i = 0; i < 3; ++i) {
-    CHECK(trials[static_cast<size_t>(9 + i)].outcome.epochs == 200);
+    CHECK(trials[static_cast<size_t>(9 + i)].result.epochs == 200);
     CHECK(trials[static_cast<size_t>(9 + i)].arch_canonical ==
           rung0[static_cast<size_t>(i)].second);
   }
@@ -283,14 +283,14 @@ TEST_CASE("a multi-fidelity NB201 search keeps to its cost and picks a full-fide
   auto store = store::SqliteStore::open(dir.file("a.db"));
   const auto best = store.best_trial(store.experiment().id);
   REQUIRE(best);
-  CHECK(best->outcome.epochs == 200);
+  CHECK(best->result.epochs == 200);
   int promotions = 0;
   for (const auto& c : store.hparam_changes(store.experiment().id)) {
     if (c.reason.rfind("promote: rank", 0) == 0) ++promotions;
   }
   CHECK(promotions > 0);
   CHECK(promotions == std::count_if(trials.begin(), trials.end(),
-                                    [](const auto& t) { return t.outcome.epochs == 200; }));
+                                    [](const auto& t) { return t.result.epochs == 200; }));
 
   // Stopped at a smaller cost and resumed, it runs exactly the same trials.
   run_in(dir.file("b.db"), hyperband_config(2.0), true);
@@ -394,7 +394,7 @@ TEST_CASE("the experiment file's adaptive keys are validated", "[search]") {
     CHECK(again.to_json() == e.to_json());
   }
   const auto e = search::Experiment::from_json(hyperband_config(7.5), "exp.json");
-  CHECK(e.cost == 7.5);
+  CHECK(e.budget.cost == 7.5);
   CHECK(e.max_epochs() == 200);
 }
 
@@ -432,8 +432,10 @@ TEST_CASE("promoted trials continue from their parent's weights", "[search]") {
     CHECK(trials[i].hparams == json({{"epochs", 1}}));
   }
   const auto& promoted = trials[3];
-  REQUIRE(promoted.status == "completed");
-  const auto parent = promoted.hparams.at("continue_from").get<std::int64_t>();
+  REQUIRE(promoted.state == TrialState::kCompleted);
+  CHECK(promoted.kind == TrialKind::kPromotion);
+  REQUIRE(promoted.parent);
+  const auto parent = *promoted.parent;
   CHECK(promoted.hparams.at("start_epoch") == 1);
   CHECK(promoted.arch_canonical == trials[static_cast<size_t>(parent)].arch_canonical);
   // It trained epochs 2 and 3 only, and paid for them alone: 3 x 1/3 + 2/3 full trainings.
@@ -470,7 +472,7 @@ TEST_CASE("promoted trials continue from their parent's weights", "[search]") {
   config["budget"]["trials"] = 4;
   const auto orphaned = run_in(dir.file("m.db"), config, false);
   REQUIRE(orphaned.size() == 4);
-  CHECK(orphaned[3].status == "failed");
-  CHECK_THAT(orphaned[3].outcome.error, Catch::Contains("cannot continue training") &&
-                                            Catch::Contains("weights file not found"));
+  CHECK(orphaned[3].state == TrialState::kFailed);
+  CHECK_THAT(orphaned[3].result.error, Catch::Contains("cannot continue training") &&
+                                           Catch::Contains("weights file not found"));
 }

@@ -28,11 +28,11 @@ TEST_CASE("run records the experiment and every trial, status and export read th
   const auto trials = store.trials(experiment.id);
   REQUIRE(trials.size() == 3);
   for (const auto& t : trials) {
-    CHECK(t.status == "completed");
-    CHECK(t.outcome.epochs == 2);
+    CHECK(t.state == TrialState::kCompleted);
+    CHECK(t.result.epochs == 2);
     CHECK(store.epochs(t.id).size() == 2);
-    CHECK(t.outcome.val_accuracy > 0.3);  // 10 classes: well above chance after 2 epochs
-    CHECK(fs::exists(t.outcome.weights_path));
+    CHECK(t.result.val_accuracy > 0.3);  // 10 classes: well above chance after 2 epochs
+    CHECK(fs::exists(t.result.weights_path));
   }
 
   const auto status = run_cli("status --db " + db);
@@ -50,7 +50,7 @@ TEST_CASE("run records the experiment and every trial, status and export read th
   const double test_accuracy = metrics.at("test_accuracy").get<double>();
   CHECK(test_accuracy > 0.3);
   CHECK(metrics.at("val_accuracy").get<double>() ==
-        Approx(store.best_trial(experiment.id)->outcome.val_accuracy));
+        Approx(store.best_trial(experiment.id)->result.val_accuracy));
 
   // The exported model loads back and gives the same test accuracy.
   const auto evaluated = run_cli("evaluate --model " + out);
@@ -155,8 +155,8 @@ TEST_CASE("an NB201 table search runs from an experiment file", "[search]") {
   CHECK(trials.size() == 40);
   const auto best = store.best_trial(store.experiment().id);
   REQUIRE(best);
-  CHECK(best->outcome.val_accuracy > 0.88);
-  CHECK(best->outcome.extra.contains("cifar100_test"));
+  CHECK(best->result.val_accuracy > 0.88);
+  CHECK(best->result.extra.contains("cifar100_test"));
   const auto exported = run_cli("export --db " + db + " --out " + dir.file("m"));
   CHECK(exported.exit_code == 0);
   CHECK(fs::exists(dir.file("m") + "/architecture.json"));

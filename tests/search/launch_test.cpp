@@ -19,7 +19,7 @@ TEST_CASE("launch --nproc 2 runs one data-parallel search and records each trial
   const auto trials = store.trials(store.experiment().id);
   REQUIRE(trials.size() == 2);
   for (const auto& t : trials) {
-    CHECK(t.status == "completed");
+    CHECK(t.state == TrialState::kCompleted);
     CHECK(store.epochs(t.id).size() == 1);
   }
   // Only rank 0 wrote: a second rank writing would have duplicated or failed the ordinals.

@@ -24,7 +24,7 @@ TEST_CASE("two worker slots train two trials at once and record each trial once"
   REQUIRE(trials.size() == 4);
   std::set<std::int64_t> ordinals;
   for (const auto& t : trials) {
-    CHECK(t.status == "completed");
+    CHECK(t.state == TrialState::kCompleted);
     CHECK(store.epochs(t.id).size() == 2);
     ordinals.insert(t.ordinal);
   }

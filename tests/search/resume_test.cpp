@@ -65,7 +65,8 @@ TEST_CASE("SIGKILL mid-search then resume completes the budget with no trial los
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
   while (std::chrono::steady_clock::now() < deadline) {
     const auto trials = read_trials(db);
-    if (trials.size() >= 2 && trials[0].status == "completed" && trials[1].status == "running") {
+    if (trials.size() >= 2 && trials[0].state == TrialState::kCompleted &&
+        trials[1].state == TrialState::kRunning) {
       auto store = store::SqliteStore::open(db);
       if (!store.epochs(trials[1].id).empty()) {
         kill(pid, SIGKILL);
@@ -82,7 +83,7 @@ TEST_CASE("SIGKILL mid-search then resume completes the budget with no trial los
   {
     const auto interrupted = read_trials(db);
     REQUIRE(interrupted.size() == 2);
-    CHECK(interrupted[1].status == "running");
+    CHECK(interrupted[1].state == TrialState::kRunning);
   }
 
   const auto resumed = run_cli("resume --db " + db + " --quiet");
@@ -95,7 +96,7 @@ TEST_CASE("SIGKILL mid-search then resume completes the budget with no trial los
   std::set<std::int64_t> ordinals;
   for (size_t i = 0; i < trials.size(); ++i) {
     ordinals.insert(trials[i].ordinal);
-    CHECK(trials[i].status == "completed");
+    CHECK(trials[i].state == TrialState::kCompleted);
     // Each epoch recorded once: the interrupted trial's partial curve was replaced.
     const auto epochs = store.epochs(trials[i].id);
     REQUIRE(epochs.size() == 3);
@@ -103,7 +104,7 @@ TEST_CASE("SIGKILL mid-search then resume completes the budget with no trial los
     // The resumed search proposed and trained exactly what the uninterrupted one did.
     CHECK(trials[i].arch_canonical == expected[i].arch_canonical);
     // Same network, seed and data; multi-threaded CPU kernels may differ in the last bits.
-    CHECK(trials[i].outcome.val_accuracy == Approx(expected[i].outcome.val_accuracy).margin(0.01));
+    CHECK(trials[i].result.val_accuracy == Approx(expected[i].result.val_accuracy).margin(0.01));
   }
   CHECK(ordinals.size() == budget);
   CHECK(store.experiment().status == "completed");

@@ -28,8 +28,8 @@ std::vector<std::string> run_in(const std::string& db, const search::Experiment&
                                 bool create) {
   auto store = create ? store::SqliteStore::create(db) : store::SqliteStore::open(db);
   if (create) store.create_experiment(experiment.name, experiment.to_json());
-  auto parts = search::prepare(experiment);
-  search::SearchLoop loop(store, store.experiment().id, experiment, parts, db + ".artifacts");
+  auto prepared = search::prepare(experiment);
+  search::SearchLoop loop(store, store.experiment().id, experiment, prepared, db + ".artifacts");
   loop.run();
   std::vector<std::string> archs;
   for (const auto& t : store.trials(store.experiment().id)) archs.push_back(t.arch_canonical);
@@ -65,13 +65,20 @@ TEST_CASE("an interrupted trial is run again with the controller state saved at 
     // Simulate a crash during trial 10: proposed and recorded, then never finished.
     auto store = store::SqliteStore::open(dir.file("b.db"));
     auto experiment = nb201_experiment(controller, 11);
-    auto parts = search::prepare(experiment);
-    auto live = controllers::make_controller(experiment.controller, *parts.space, experiment.seed);
+    auto prepared = search::prepare(experiment);
+    auto live =
+        controllers::make_controller(experiment.controller, *prepared.space, experiment.seed);
     live->load_state(json::from_cbor(store.controller_state(store.experiment().id)->cbor));
     const auto arch = live->propose();
-    const auto id = store.create_trial(
-        store.experiment().id, {10, arch.canonical(), arch.hash(), parts.space->to_json(arch), {}},
-        {10, json::to_cbor(live->state())});
+    const auto id = store.create_trial(store.experiment().id,
+                                       {10,
+                                        arch.canonical(),
+                                        arch.hash(),
+                                        prepared.space->to_json(arch),
+                                        {},
+                                        TrialKind::kNew,
+                                        std::nullopt},
+                                       {10, json::to_cbor(live->state())});
     store.start_trial(id);
   }
   const auto resumed = run_in(dir.file("b.db"), nb201_experiment(controller, 20), false);

@@ -21,9 +21,9 @@ namespace {
 class TenSecondEvaluator final : public trainer::Evaluator {
  public:
   std::string type() const override { return "ten-seconds"; }
-  trainer::TrialResult evaluate(const space::Architecture&, const trainer::TrialContext&) override {
-    trainer::TrialResult result;
-    result.status = trainer::TrialStatus::kCompleted;
+  TrialResult evaluate(const space::Architecture&, const trainer::TrialContext&) override {
+    TrialResult result;
+    result.state = TrialState::kCompleted;
     result.val_accuracy = 0.5;
     result.epochs = 200;
     result.wall_seconds = 10;
@@ -34,13 +34,13 @@ class TenSecondEvaluator final : public trainer::Evaluator {
 // Reports epochs first..last through the context like the trainer does, with the accuracy and
 // seconds that `epoch_record` gives each; pruned when the context stops it before the last.
 template <typename EpochFn>
-trainer::TrialResult report_epochs(const trainer::TrialContext& context, int first, int last,
-                                   const EpochFn& epoch_record) {
-  trainer::TrialResult result;
-  result.status = trainer::TrialStatus::kCompleted;
+TrialResult report_epochs(const trainer::TrialContext& context, int first, int last,
+                          const EpochFn& epoch_record) {
+  TrialResult result;
+  result.state = TrialState::kCompleted;
   for (int epoch = first; epoch <= last; ++epoch) {
     const auto [accuracy, seconds] = epoch_record(epoch);
-    trainer::EpochRecord record;
+    EpochRecord record;
     record.epoch = epoch;
     record.val_accuracy = accuracy;
     record.seconds = seconds;
@@ -48,7 +48,7 @@ trainer::TrialResult report_epochs(const trainer::TrialContext& context, int fir
     result.val_accuracy = accuracy;
     result.wall_seconds += seconds;
     if (!context.on_epoch(record)) {
-      if (epoch < last) result.status = trainer::TrialStatus::kPruned;
+      if (epoch < last) result.state = TrialState::kPruned;
       break;
     }
   }
@@ -59,8 +59,7 @@ trainer::TrialResult report_epochs(const trainer::TrialContext& context, int fir
 class EpochsEvaluator final : public trainer::Evaluator {
  public:
   std::string type() const override { return "epochs"; }
-  trainer::TrialResult evaluate(const space::Architecture&,
-                                const trainer::TrialContext& context) override {
+  TrialResult evaluate(const space::Architecture&, const trainer::TrialContext& context) override {
     return report_epochs(context, 1, context.hparams.value("epochs", 5), [](int epoch) {
       return std::pair{0.001 * epoch, 4.0};
     });
@@ -75,8 +74,8 @@ class ContinuingEvaluator final : public trainer::Evaluator {
   // crash_beyond: a trial that starts at or beyond this epoch throws (the process dies in it).
   explicit ContinuingEvaluator(int crash_beyond = 0) : crash_beyond_(crash_beyond) {}
   std::string type() const override { return "continuing"; }
-  trainer::TrialResult evaluate(const space::Architecture& arch,
-                                const trainer::TrialContext& context) override {
+  TrialResult evaluate(const space::Architecture& arch,
+                       const trainer::TrialContext& context) override {
     const int start = context.hparams.value("start_epoch", 0);
     const int epochs = context.hparams.at("epochs").get<int>();
     if (start > 0 && context.init_weights_path.empty()) {
@@ -110,10 +109,10 @@ store::SqliteStore run_search(const TempDir& dir, const json& config,
   {
     auto store = store::SqliteStore::create(dir.file("s.db"));
     const auto id = store.create_experiment(experiment.name, experiment.to_json());
-    search::SearchParts parts;
-    parts.space = space::make_search_space(experiment.space);
-    parts.evaluator = std::move(evaluator);
-    search::SearchLoop loop(store, id, experiment, parts, dir.file("s.db.artifacts"));
+    search::PreparedExperiment prepared;
+    prepared.space = space::make_search_space(experiment.space);
+    prepared.evaluator = std::move(evaluator);
+    search::SearchLoop loop(store, id, experiment, prepared, dir.file("s.db.artifacts"));
     loop.run();
   }
   return store::SqliteStore::open(dir.file("s.db"));
@@ -134,7 +133,7 @@ json extending_experiment(double seconds) {
 
 std::vector<int> epochs_of(const std::vector<store::TrialRow>& trials) {
   std::vector<int> out;
-  for (const auto& t : trials) out.push_back(t.outcome.epochs);
+  for (const auto& t : trials) out.push_back(t.result.epochs);
   return out;
 }
 
@@ -144,8 +143,8 @@ TEST_CASE("a wall-clock budget stops proposing once the evaluation time is spent
   TempDir dir("seconds");
   json config = table_experiment(35);
   const auto experiment = search::Experiment::from_json(config, "e");
-  CHECK(experiment.seconds == 35);
-  CHECK(search::Experiment::from_json(experiment.to_json(), "e").seconds == 35);
+  CHECK(experiment.budget.seconds == 35);
+  CHECK(search::Experiment::from_json(experiment.to_json(), "e").budget.seconds == 35);
   auto store = run_search(dir, config, std::make_unique<TenSecondEvaluator>());
   // 10 + 10 + 10 < 35, so a fourth trial starts; after it 40 >= 35 and the search ends.
   CHECK(store.trials(store.experiment().id).size() == 4);
@@ -162,14 +161,14 @@ TEST_CASE("a trial still running when the time budget is spent stops at that epo
   // Two trials of 20 s complete; the third reaches 40 + 12 >= 50 after its third epoch.
   const auto trials = store.trials(id);
   REQUIRE(trials.size() == 3);
-  CHECK(trials[0].status == "completed");
-  CHECK(trials[1].status == "completed");
-  CHECK(trials[2].status == "pruned");
-  CHECK(trials[2].outcome.epochs == 3);
-  CHECK(trials[2].outcome.error == "time budget spent");
+  CHECK(trials[0].state == TrialState::kCompleted);
+  CHECK(trials[1].state == TrialState::kCompleted);
+  CHECK(trials[2].state == TrialState::kPruned);
+  CHECK(trials[2].result.epochs == 3);
+  CHECK(trials[2].result.error == "time budget spent");
   CHECK(store.epochs(trials[2].id).size() == 3);
   REQUIRE(store.best_trial(id));
-  CHECK(store.best_trial(id)->outcome.epochs == 5);
+  CHECK(store.best_trial(id)->result.epochs == 5);
 }
 
 TEST_CASE("a trial stopped by the time budget is never the best, however far it got", "[search]") {
@@ -183,13 +182,13 @@ TEST_CASE("a trial stopped by the time budget is never the best, however far it 
   const auto id = store.experiment().id;
   const auto trials = store.trials(id);
   REQUIRE(trials.size() == 4);
-  CHECK(trials[3].status == "pruned");
-  CHECK(trials[3].outcome.epochs == 14);
-  CHECK(trials[3].outcome.error == "time budget spent");
+  CHECK(trials[3].state == TrialState::kPruned);
+  CHECK(trials[3].result.epochs == 14);
+  CHECK(trials[3].result.error == "time budget spent");
   const auto best = store.best_trial(id);
   REQUIRE(best);
-  CHECK(best->status == "completed");
-  CHECK(best->outcome.epochs == 12);
+  CHECK(best->state == TrialState::kCompleted);
+  CHECK(best->result.epochs == 12);
 }
 
 TEST_CASE("extend_best spends the time a bracket cannot use on the best network", "[search]") {
@@ -202,22 +201,23 @@ TEST_CASE("extend_best spends the time a bracket cannot use on the best network"
   auto store = store::SqliteStore::open(dir.file("s.db"));
   const auto id = store.experiment().id;
   REQUIRE(store.trials(id).size() == 5);
-  CHECK(store.trials(id)[4].status == "running");
+  CHECK(store.trials(id)[4].state == TrialState::kRunning);
   auto resume = [&] {
     const auto experiment = search::Experiment::from_json(config, "e");
-    search::SearchParts parts;
-    parts.space = space::make_search_space(experiment.space);
-    parts.evaluator = std::make_unique<ContinuingEvaluator>();
-    search::SearchLoop loop(store, id, experiment, parts, dir.file("s.db.artifacts"));
+    search::PreparedExperiment prepared;
+    prepared.space = space::make_search_space(experiment.space);
+    prepared.evaluator = std::make_unique<ContinuingEvaluator>();
+    search::SearchLoop loop(store, id, experiment, prepared, dir.file("s.db.artifacts"));
     loop.run();
   };
   resume();
   auto trials = store.trials(id);
   CHECK(epochs_of(trials) == std::vector<int>{1, 1, 1, 3, 6});
   const auto& extension = trials[4];
-  CHECK(extension.status == "completed");
+  CHECK(extension.state == TrialState::kCompleted);
   CHECK(extension.hparams.at("start_epoch") == 3);
-  CHECK(extension.hparams.at("continue_from") == 3);
+  CHECK(extension.kind == TrialKind::kExtension);
+  CHECK(extension.parent == std::optional<std::int64_t>(3));
   CHECK(extension.arch_canonical == trials[3].arch_canonical);
   const auto epochs = store.epochs(extension.id);
   REQUIRE(epochs.size() == 3);

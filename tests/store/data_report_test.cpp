@@ -63,7 +63,7 @@ TEST_CASE("a schema v1 database opens, migrated to record data reports", "[store
   // What nasforge before schema v2 left: no experiment_data table, user_version 1.
   sql(path, "DROP TABLE experiment_data; PRAGMA user_version = 1;");
   auto store = SqliteStore::open(path);
-  CHECK(store.schema_version() == 2);
+  CHECK(store.schema_version() == SqliteStore::kSchemaVersion);
   const auto exp = store.experiment().id;
   CHECK(store.experiment().name == "old");
   CHECK_FALSE(store.data_report(exp).has_value());

@@ -31,7 +31,9 @@ store::NewTrial new_trial(std::int64_t ordinal) {
           "arch-" + std::to_string(ordinal),
           "hash" + std::to_string(ordinal),
           {{"decisions", {{"x", ordinal}}}},
-          {{"learning_rate", 0.1}}};
+          {{"learning_rate", 0.1}},
+          TrialKind::kNew,
+          std::nullopt};
 }
 
 store::ControllerSnapshot snapshot(std::int64_t step) {
@@ -56,26 +58,26 @@ TEST_CASE("a new database records an experiment and its trials", "[store]") {
   store.start_trial(t0);
   store.append_epoch(t0, {1, 0.9, 0.6, 0.8, 0.65, 0.1, 1.5, 0, 0});
   store.append_epoch(t0, {2, 0.5, 0.8, 0.6, 0.75, 0.05, 1.4, 0, 0});
-  store::TrialOutcome done;
-  done.status = "completed";
+  TrialResult done;
+  done.state = TrialState::kCompleted;
   done.val_accuracy = 0.75;
   done.params = 1234;
   done.epochs = 2;
   store.finish_trial(t0, done, snapshot(1));
   const auto t1 = store.create_trial(exp, new_trial(1), snapshot(1));
   store.start_trial(t1);
-  store::TrialOutcome failed;
-  failed.status = "failed";
+  TrialResult failed;
+  failed.state = TrialState::kFailed;
   failed.error = "training diverged";
   store.finish_trial(t1, failed, snapshot(2));
 
   const auto trials = store.trials(exp);
   REQUIRE(trials.size() == 2);
-  CHECK(trials[0].status == "completed");
-  CHECK(trials[0].outcome.val_accuracy == Approx(0.75));
+  CHECK(trials[0].state == TrialState::kCompleted);
+  CHECK(trials[0].result.val_accuracy == Approx(0.75));
   CHECK(trials[0].hparams.at("learning_rate") == 0.1);
-  CHECK(trials[1].status == "failed");
-  CHECK(trials[1].outcome.error == "training diverged");
+  CHECK(trials[1].state == TrialState::kFailed);
+  CHECK(trials[1].result.error == "training diverged");
   CHECK(store.epochs(t0).size() == 2);
   CHECK(store.epochs(t0)[1].val_accuracy == Approx(0.75));
   const auto best = store.best_trial(exp);
@@ -93,8 +95,8 @@ TEST_CASE("a finished trial is never changed", "[store]") {
   auto store = SqliteStore::create(dir.file("a.db"));
   const auto exp = store.create_experiment("demo", nlohmann::json::object());
   const auto t = store.create_trial(exp, new_trial(0), snapshot(0));
-  store::TrialOutcome done;
-  done.status = "completed";
+  TrialResult done;
+  done.state = TrialState::kCompleted;
   store.finish_trial(t, done, snapshot(1));
   CHECK_THROWS_WITH(store.finish_trial(t, done, snapshot(2)), Catch::Contains("already completed"));
   CHECK_THROWS_AS(store.reset_trial(t), StoreError);
@@ -122,7 +124,7 @@ TEST_CASE("resetting an interrupted trial drops its partial curve", "[store]") {
   store.append_epoch(t, {1, 0.9, 0.6, 0.8, 0.65, 0.1, 1.5, 0, 0});
   store.record_hparam_change({t, 1, "learning_rate", 0.05, "plateau"});
   store.reset_trial(t);
-  CHECK(store.trial(t)->status == "pending");
+  CHECK(store.trial(t)->state == TrialState::kPending);
   CHECK(store.epochs(t).empty());
   // The change made while it trained is dropped; the one it was created with stays.
   const auto changes = store.hparam_changes(exp);

@@ -168,7 +168,7 @@ TEST_CASE("fp16 training with loss scaling on CUDA learns and keeps channels_las
       trainer::TrainingSession session(*network, *data, config, device, 2);
       CHECK(session.channels_last());
       CHECK(session.data_on_device());
-      trainer::EpochRecord last;
+      EpochRecord last;
       for (int e = 0; e < config.epochs; ++e) last = session.run_epoch();
       CHECK(last.val_accuracy > 0.85);
       if (precision == trainer::Precision::kFp16) CHECK(last.loss_scale > 0);

@@ -63,7 +63,7 @@ TEST_CASE("nb201 table evaluator reports the column as accuracy in [0, 1]", "[tr
   const space::Nb201Space space;
   Nb201TableEvaluator evaluator(shared_table(), "cifar10_valid");
   const auto result = evaluator.evaluate(space.parse(kOptimum), {});
-  REQUIRE(result.status == TrialStatus::kCompleted);
+  REQUIRE(result.state == TrialState::kCompleted);
   REQUIRE(result.val_accuracy == Approx(0.916067));
   REQUIRE(result.epochs == 200);
   REQUIRE(result.extra.at("cifar100_test").get<double>() == Approx(73.22));

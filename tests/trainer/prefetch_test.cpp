@@ -72,7 +72,7 @@ TEST_CASE("training from host batches through the prefetcher equals training in 
     at::manual_seed(4);
     auto network = space::build_network(space, arch, data->shape, data->num_classes);
     trainer::TrainingSession session(*network, *data, config, c10::Device(c10::kCPU), 9, tuning);
-    std::vector<trainer::EpochRecord> records;
+    std::vector<EpochRecord> records;
     for (int e = 0; e < config.epochs; ++e) records.push_back(session.run_epoch());
     return std::pair(records, session.data_on_device());
   };
@@ -106,7 +106,7 @@ TEST_CASE("on CUDA, host-side data trains through pinned prefetched batches", "[
   host.resident_data = false;
   trainer::TrainingSession session(*network, *data, config, c10::Device(c10::kCUDA, 0), 6, host);
   CHECK_FALSE(session.data_on_device());
-  trainer::EpochRecord last;
+  EpochRecord last;
   for (int e = 0; e < config.epochs; ++e) last = session.run_epoch();
   CHECK(last.val_accuracy > 0.85);
 }

@@ -38,15 +38,15 @@ TEST_CASE("training on a learnable set reaches high validation accuracy", "[trai
   auto data = synthetic_splits();
   auto space = small_space();
   trainer::TorchEvaluator evaluator(space, data, quick_config());
-  std::vector<trainer::EpochRecord> seen;
+  std::vector<EpochRecord> seen;
   trainer::TrialContext context;
   context.seed = 3;
-  context.on_epoch = [&](const trainer::EpochRecord& e) {
+  context.on_epoch = [&](const EpochRecord& e) {
     seen.push_back(e);
     return true;
   };
   const auto result = evaluator.evaluate(space.parse("basic-d1-w8-k3/basic-d1-w16-k3"), context);
-  REQUIRE(result.status == trainer::TrialStatus::kCompleted);
+  REQUIRE(result.state == TrialState::kCompleted);
   CHECK(result.epochs == 3);
   CHECK(seen.size() == 3);
   CHECK(result.val_accuracy > 0.9);
@@ -77,7 +77,7 @@ TEST_CASE("a diverging trial ends as failed with the reason", "[trainer]") {
   auto space = small_space();
   trainer::TorchEvaluator evaluator(space, data, quick_config());
   const auto result = evaluator.evaluate(space.parse("basic-d1-w8-k3/basic-d1-w16-k3"), {});
-  CHECK(result.status == trainer::TrialStatus::kFailed);
+  CHECK(result.state == TrialState::kFailed);
   CHECK_THAT(result.error, Catch::Contains("diverged"));
 }
 
@@ -86,9 +86,9 @@ TEST_CASE("an epoch callback that says stop prunes the trial", "[trainer]") {
   auto space = small_space();
   trainer::TorchEvaluator evaluator(space, data, quick_config());
   trainer::TrialContext context;
-  context.on_epoch = [](const trainer::EpochRecord& e) { return e.epoch < 1; };
+  context.on_epoch = [](const EpochRecord& e) { return e.epoch < 1; };
   const auto result = evaluator.evaluate(space.parse("basic-d1-w8-k3/basic-d1-w16-k3"), context);
-  CHECK(result.status == trainer::TrialStatus::kPruned);
+  CHECK(result.state == TrialState::kPruned);
   CHECK(result.epochs == 1);
 }
 
@@ -99,7 +99,7 @@ TEST_CASE("bf16 training on CPU learns as well", "[trainer]") {
   config.precision = trainer::Precision::kBf16;
   trainer::TorchEvaluator evaluator(space, data, config);
   const auto result = evaluator.evaluate(space.parse("basic-d1-w8-k3/basic-d1-w16-k3"), {});
-  REQUIRE(result.status == trainer::TrialStatus::kCompleted);
+  REQUIRE(result.state == TrialState::kCompleted);
   CHECK(result.val_accuracy > 0.85);
 }
 

@@ -66,29 +66,4 @@ class DataParallelEvaluator final : public Evaluator {
   DataParallelOptions options_;
 };
 
-// Running a search on several ranks: rank 0 owns the controller and the store and wraps its
-// evaluator in a TrialLeader, which sends each trial (architecture JSON, seed, hparams) to the
-// other ranks before evaluating it with them; ranks > 0 call follow_trials(), which evaluates what
-// arrives until the leader's finish().
-class TrialLeader final : public Evaluator {
- public:
-  TrialLeader(DistributedContext& context, const space::SearchSpace& space,
-              DataParallelEvaluator& evaluator);
-  ~TrialLeader() override;  // finish(), errors swallowed
-  std::string type() const override { return "train"; }
-  TrialResult evaluate(const space::Architecture& arch, const TrialContext& context) override;
-  // Tells the followers that the search is over (idempotent).
-  void finish();
-
- private:
-  DistributedContext& context_;
-  const space::SearchSpace& space_;
-  DataParallelEvaluator& evaluator_;
-  bool finished_ = false;
-};
-
-// Ranks > 0: evaluates the trials rank 0 sends until it finishes; returns how many.
-int follow_trials(DistributedContext& context, const space::SearchSpace& space,
-                  DataParallelEvaluator& evaluator);
-
 }  // namespace nasforge::trainer::distributed

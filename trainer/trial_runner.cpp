@@ -1,0 +1,124 @@
+#include "trainer/trial_runner.h"
+
+#include <ATen/ATen.h>
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/util/Exception.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+#include <torch/utils.h>
+
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+
+#include "common/errors.h"
+
+namespace nasforge::trainer {
+namespace {
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+// Parameter initialisation draws from LibTorch's global generator: trials that run side by side
+// seed and build under this lock, so each network starts from its own seed alone.
+std::mutex g_build_mutex;
+
+std::shared_ptr<space::Network> build_seeded(const space::SearchSpace& space,
+                                             const space::Architecture& arch,
+                                             const DataSplits& data, std::uint64_t seed) {
+  std::lock_guard lock(g_build_mutex);
+  torch::manual_seed(seed);
+  return space::build_network(space, arch, data.shape, data.num_classes);
+}
+
+void load_initial_weights(space::Network& network, const TrainConfig& config,
+                          const TrialContext& context) {
+  if (config.start_epoch > 0 && context.init_weights_path.empty()) {
+    throw InternalError("a trial starting at epoch " + std::to_string(config.start_epoch + 1) +
+                        " needs the weights it continues from");
+  }
+  if (context.init_weights_path.empty()) return;
+  try {
+    load_weights(network, context.init_weights_path);
+  } catch (const DataError& e) {
+    // The trial fails and the search goes on (a resume would fail the same way again).
+    throw TrainingError(std::string("cannot continue training: ") + e.what());
+  }
+}
+
+}  // namespace
+
+TrialResult run_trial(const space::SearchSpace& space, const DataSplits& data,
+                      const TrainConfig& base_config, const space::Architecture& arch,
+                      const TrialContext& context, const TrialRun& run) {
+  const auto started = std::chrono::steady_clock::now();
+  const std::string on_whom = run.label.empty() ? "" : " on " + run.label;
+  TrialResult result;
+  try {
+    const auto config = base_config.with_overrides(context.hparams, "trial hparams");
+    const auto network = build_seeded(space, arch, data, context.seed);
+    load_initial_weights(*network, config, context);
+    result.params = network->parameter_count();
+    result.flops = network->flops();
+    // On the device before the data-parallel hooks see it: they broadcast rank 0's weights.
+    network->to(run.device);
+    const auto data_parallel = run.data_parallel ? run.data_parallel(*network) : nullptr;
+    const auto outcome = train_network(*network, data, config, run.device, context.seed,
+                                       run.on_epoch, DeviceTuning{}, data_parallel.get());
+    fill_result(result, outcome);
+    result.extra.update(run.extra);
+    if (run.saves_weights && !context.weights_path.empty() &&
+        result.state == TrialState::kCompleted) {
+      save_weights(*network, context.weights_path);
+    }
+  } catch (const TrainingError& e) {
+    result.state = TrialState::kFailed;
+    result.error = e.what();
+  } catch (const c10::OutOfMemoryError& e) {
+    result.state = TrialState::kFailed;
+    result.error = "out of memory on " + run.device.str() +
+                   (run.label.empty() ? "" : " (" + run.label + ")") + ": " +
+                   first_line(e.what_without_backtrace());
+  } catch (const c10::Error& e) {
+    result.state = TrialState::kFailed;
+    result.error = "LibTorch error" + on_whom + ": " + first_line(e.what_without_backtrace());
+  }
+  // What the failed or finished trial held goes back to the device, not to the allocator's cache.
+  if (run.device.is_cuda()) c10::cuda::CUDACachingAllocator::emptyCache();
+  result.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+void fill_result(TrialResult& result, const TrainingOutcome& outcome) {
+  const auto& last = outcome.epochs.back();
+  result.state = outcome.stopped_early ? TrialState::kPruned : TrialState::kCompleted;
+  result.val_accuracy = last.val_accuracy;
+  result.val_loss = last.val_loss;
+  result.train_loss = last.train_loss;
+  result.epochs = last.epoch;
+  result.metrics["train_accuracy"] = last.train_accuracy;
+}
+
+void save_weights(space::Network& network, const std::string& path) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  torch::serialize::OutputArchive archive;
+  network.to(at::kCPU);
+  network.save(archive);
+  const auto tmp = path + ".tmp";
+  archive.save_to(tmp);
+  std::filesystem::rename(tmp, path);
+}
+
+void load_weights(space::Network& network, const std::string& path) {
+  if (!std::filesystem::exists(path)) throw DataError(path + ": weights file not found");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+    network.load(archive);
+  } catch (const c10::Error& e) {
+    throw DataError(path + ": cannot load weights (" + first_line(e.what_without_backtrace()) +
+                    ")");
+  }
+}
+
+}  // namespace nasforge::trainer
