@@ -77,15 +77,8 @@ Experiment Experiment::from_json(const nlohmann::json& j, const std::string& whe
   }
   if (j.contains("fidelity")) {
     e.fidelity = FidelityOptions::from_json(j.at("fidelity"), where + ".fidelity");
-    if (evaluator_type == "nb201-table") {
-      for (int r : e.fidelity->rungs) {
-        if (r != 12 && r != 200) {
-          throw ConfigError(where +
-                            ".fidelity.rungs: the NAS-Bench-201 table has 12 and 200 "
-                            "epochs, got " +
-                            std::to_string(r));
-        }
-      }
+    if (evaluator_type == trainer::Nb201TableEvaluator::kType) {
+      trainer::Nb201TableEvaluator::check_fidelities(e.fidelity->rungs, where + ".fidelity.rungs");
     }
   }
   if (e.fidelity && e.fidelity->continue_training && evaluator_type == "nb201-table") {

@@ -120,6 +120,16 @@ Nb201TableEvaluator::Nb201TableEvaluator(std::shared_ptr<const Nb201Table> table
   epochs_ = epochs_of_column(column);
 }
 
+void Nb201TableEvaluator::check_fidelities(const std::vector<int>& epochs,
+                                           const std::string& where) {
+  for (const int e : epochs) {
+    if (e != 12 && e != kFullEpochs) {
+      throw ConfigError(where + ": the NAS-Bench-201 table has 12 and 200 epochs, got " +
+                        std::to_string(e));
+    }
+  }
+}
+
 int Nb201TableEvaluator::epochs_of_column(const std::string& column) {
   const std::string suffix = "_12ep";
   const bool short_run = column.size() > suffix.size() &&

@@ -50,6 +50,8 @@ class Nb201TableEvaluator final : public Evaluator {
   static constexpr int kFullEpochs = 200;
   // The epochs behind a column: 12 for a *_12ep column, else kFullEpochs.
   static int epochs_of_column(const std::string& column);
+  // Throws ConfigError unless every fidelity is one the table has (12 or 200 epochs).
+  static void check_fidelities(const std::vector<int>& epochs, const std::string& where);
 
   // `column` is the reward, e.g. "cifar10_valid" or "cifar10_valid_12ep"; an unknown column is a
   // ConfigError that lists the valid ones.
