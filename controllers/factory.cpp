@@ -2,6 +2,7 @@
 #include "common/json_config.h"
 #include "controllers/controller.h"
 #include "controllers/evolution.h"
+#include "controllers/local_search.h"
 #include "controllers/random_search.h"
 #include "controllers/reinforce.h"
 
@@ -23,6 +24,7 @@ constexpr Entry kControllers[] = {
     {RandomSearch::kType, &RandomSearch::from_config},
     {RegularizedEvolution::kType, &RegularizedEvolution::from_config},
     {Reinforce::kType, &Reinforce::from_config},
+    {LocalSearch::kType, &LocalSearch::from_config},
 };
 
 // "random, evolution or reinforce"

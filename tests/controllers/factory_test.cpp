@@ -27,14 +27,14 @@ TEST_CASE("every type the factory lists builds from its defaults and reports tha
           "[controllers]") {
   const space::Nb201Space space;
   const auto types = controller_types();
-  REQUIRE(types == std::vector<std::string>{"random", "evolution", "reinforce"});
+  REQUIRE(types == std::vector<std::string>{"random", "evolution", "reinforce", "local_search"});
   for (const auto& type : types) {
     INFO(type);
     REQUIRE(make_controller({{"type", type}}, space, 1)->type() == type);
   }
   // The error's list is the table's.
   REQUIRE_THROWS_WITH(make_controller({{"type", "bayesian"}}, space, 1),
-                      Catch::Contains("expected random, evolution or reinforce"));
+                      Catch::Contains("expected random, evolution, reinforce or local_search"));
 }
 
 TEST_CASE("make_controller accepts each type's settings and rejects bad ones", "[controllers]") {
@@ -58,6 +58,11 @@ TEST_CASE("make_controller accepts each type's settings and rejects bad ones", "
                            {"unique", true}},
                           space, 1)
               ->type() == "reinforce");
+  REQUIRE(make_controller(
+              {{"type", "local_search"}, {"init", 2}, {"move", "best"}, {"unique", true}}, space, 1)
+              ->type() == "local_search");
+  REQUIRE_THROWS_AS(make_controller({{"type", "local_search"}, {"move", "steepest"}}, space, 1),
+                    ConfigError);
   REQUIRE_THROWS_AS(make_controller({{"type", "evolution"}, {"populaton", 10}}, space, 1),
                     ConfigError);
   REQUIRE_THROWS_AS(

@@ -71,6 +71,15 @@ TEST_CASE("reinforce state round-trips through CBOR", "[controllers]") {
                    testing::ToySpace());
 }
 
+TEST_CASE("local search state round-trips through CBOR", "[controllers]") {
+  testing::use_one_thread();
+  check_round_trip({{"type", "local_search"}}, space::Nb201Space());
+  check_round_trip({{"type", "local_search"}, {"move", "best"}, {"init", 3}}, space::Nb201Space());
+  // The toy space is small: restarts, a neighbourhood emptied by earlier visits, repeats.
+  check_round_trip({{"type", "local_search"}, {"move", "best"}}, testing::ToySpace());
+  check_round_trip({{"type", "local_search"}, {"unique", false}}, testing::ToySpace());
+}
+
 TEST_CASE("a controller refuses the state of another type", "[controllers]") {
   testing::use_one_thread();
   const space::Nb201Space space;
@@ -78,6 +87,9 @@ TEST_CASE("a controller refuses the state of another type", "[controllers]") {
   auto rl = make_controller({{"type", "reinforce"}}, space, 1);
   REQUIRE_THROWS_AS(rl->load_state(evolution->state()), StoreError);
   REQUIRE_THROWS_AS(evolution->load_state(rl->state()), StoreError);
+  auto local = make_controller({{"type", "local_search"}}, space, 1);
+  REQUIRE_THROWS_AS(local->load_state(evolution->state()), StoreError);
+  REQUIRE_THROWS_AS(evolution->load_state(local->state()), StoreError);
   auto small = make_controller({{"type", "reinforce"}, {"hidden_size", 8}}, space, 1);
   REQUIRE_THROWS_AS(small->load_state(rl->state()), StoreError);
 }
