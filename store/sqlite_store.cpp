@@ -209,10 +209,10 @@ void SqliteStore::finish_trial(std::int64_t trial_id, const TrialResult& o,
   find.bind(1, trial_id);
   if (!find.step()) throw StoreError(path() + ": no trial " + std::to_string(trial_id));
   const auto experiment_id = find.column_int(0);
-  const auto status = find.column_text(1);
-  if (status != "running" && status != "pending") {
-    throw StoreError(path() + ": trial " + std::to_string(trial_id) + " is already " + status +
-                     "; a finished trial is never changed");
+  const auto state = parse_trial_state(find.column_text(1));
+  if (is_finished(state)) {
+    throw StoreError(path() + ": trial " + std::to_string(trial_id) + " is already " +
+                     to_string(state) + "; a finished trial is never changed");
   }
   Statement s(connection_,
               "UPDATE trials SET status = ?, val_accuracy = ?, val_loss = ?, train_loss = ?, "
@@ -246,7 +246,7 @@ void SqliteStore::reset_trial(std::int64_t trial_id) {
   Statement status(connection_, "SELECT status FROM trials WHERE id = ?");
   status.bind(1, trial_id);
   if (!status.step()) throw StoreError(path() + ": no trial " + std::to_string(trial_id));
-  if (status.column_text(0) != "running" && status.column_text(0) != "pending") {
+  if (is_finished(parse_trial_state(status.column_text(0)))) {
     throw StoreError(path() + ": trial " + std::to_string(trial_id) +
                      " is finished and cannot be reset");
   }
