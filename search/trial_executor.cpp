@@ -14,13 +14,15 @@ TrialExecutor::TrialExecutor(trainer::Evaluator& evaluator, ParallelOptions opti
       options_(std::move(options)),
       slot_busy_(static_cast<size_t>(std::max(1, options_.workers)), false) {
   options_.workers = std::max(1, options_.workers);
-  if (options_.workers > 1) arena_ = std::make_unique<tbb::task_arena>(options_.workers);
+  if (options_.workers > 1) threads_.resize(static_cast<size_t>(options_.workers));
 }
 
 TrialExecutor::~TrialExecutor() { wait_all(); }
 
 void TrialExecutor::wait_all() {
-  if (arena_) arena_->execute([&] { group_.wait(); });
+  for (auto& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
 }
 
 void TrialExecutor::evaluate(RunningTrial& trial, int threads) {
@@ -40,7 +42,7 @@ void TrialExecutor::submit(std::unique_ptr<RunningTrial> trial) {
   slot_busy_[static_cast<size_t>(slot)] = true;
   ++in_flight_;
   trial->context.device = options_.device_of(slot);
-  if (!arena_) {
+  if (threads_.empty()) {
     // One worker: the evaluation runs here, on the training config's threads.
     evaluate(*trial, 0);
     std::lock_guard lock(done_mutex_);
@@ -50,14 +52,13 @@ void TrialExecutor::submit(std::unique_ptr<RunningTrial> trial) {
   // CPU workers share the cores; GPU workers each drive their own device.
   const int threads =
       std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / options_.workers);
-  RunningTrial* raw = trial.release();
-  arena_->execute([&, raw, slot, threads] {
-    group_.run([this, raw, slot, threads] {
-      evaluate(*raw, threads);
-      std::lock_guard lock(done_mutex_);
-      done_.emplace_back(slot, std::unique_ptr<RunningTrial>(raw));
-      done_changed_.notify_all();
-    });
+  auto& thread = threads_[static_cast<size_t>(slot)];
+  if (thread.joinable()) thread.join();  // the slot's previous trial, already done
+  thread = std::thread([this, slot, threads, trial = std::move(trial)]() mutable {
+    evaluate(*trial, threads);
+    std::lock_guard lock(done_mutex_);
+    done_.emplace_back(slot, std::move(trial));
+    done_changed_.notify_all();
   });
 }
 

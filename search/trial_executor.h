@@ -1,16 +1,16 @@
 #pragma once
 // Runs trials' evaluations, `workers` at a time: one trial path for one worker or many (the
 // place where groups of ranks per trial will plug in). With one worker the evaluation runs on
-// the caller's thread; with more, each runs on a oneTBB arena thread, on its slot's device, and
-// CPU workers share the cores.
+// the caller's thread; with more, each runs on a thread of its own slot (N slots run N trials;
+// not pool workers, so a trial's own oneTBB work never waits for the worker it occupies), on its
+// slot's device, and CPU workers share the cores.
 #include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <vector>
 
-#include <tbb/task_arena.h>
-#include <tbb/task_group.h>
+#include <thread>
 
 #include "search/parallel_options.h"
 #include "search/running_trial.h"
@@ -46,8 +46,7 @@ class TrialExecutor {
   std::mutex done_mutex_;
   std::condition_variable done_changed_;
   std::deque<std::pair<int, std::unique_ptr<RunningTrial>>> done_;  // (slot, trial)
-  std::unique_ptr<tbb::task_arena> arena_;
-  tbb::task_group group_;
+  std::vector<std::thread> threads_;  // by slot, with more than one worker
 };
 
 }  // namespace nasforge::search
