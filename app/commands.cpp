@@ -17,6 +17,7 @@
 #include "search/search_loop.h"
 #include "space/modules/network.h"
 #include "store/sqlite_store.h"
+#include "store/writer_lease.h"
 #include "trainer/distributed/data_parallel.h"
 #include "trainer/distributed/process_group.h"
 #include "trainer/torch_evaluator.h"
@@ -100,10 +101,12 @@ void run_distributed(const Experiment& experiment, const std::string& db_path, b
                       ": \"fidelity.continue\" is not supported for data-parallel trials yet");
   }
   std::optional<store::SqliteStore> store;
+  std::optional<store::WriterLease> lease;
   if (options.rank == 0) {
     // Refuse bad input before the other ranks are waited for.
     if (resume) {
       store.emplace(store::SqliteStore::open(db_path));
+      lease.emplace(db_path);
     } else if (fs::exists(db_path)) {
       throw StoreError(db_path +
                        ": database already exists; continue it with `nasforge resume --db " +
@@ -132,6 +135,7 @@ void run_distributed(const Experiment& experiment, const std::string& db_path, b
       fs::create_directories(parent);
     }
     store.emplace(store::SqliteStore::create(db_path));
+    lease.emplace(db_path);
     store->create_experiment(experiment.name, experiment.to_json());
   }
   record_data_report(*store, prepared);
@@ -179,6 +183,7 @@ void run_search(const std::string& config_path, const std::string& db_path, std:
     fs::create_directories(parent);
   }
   auto store = store::SqliteStore::create(db_path);
+  const store::WriterLease lease(db_path);
   store.create_experiment(experiment.name, experiment.to_json());
   record_data_report(store, prepared);
   log::info("experiment '" + experiment.name + "' recorded in " + db_path);
@@ -188,6 +193,9 @@ void run_search(const std::string& config_path, const std::string& db_path, std:
 void resume_search(const std::string& db_path, std::ostream& out) {
   auto store = store::SqliteStore::open(db_path);
   const auto row = store.experiment();
+  // One writer at a time: a search still running on this database refuses the resume.
+  std::optional<store::WriterLease> lease;
+  if (dist::DistributedOptions::from_environment().world_size <= 1) lease.emplace(db_path);
   const auto experiment = Experiment::from_json(row.config, db_path + ": experiment config");
   const auto options = dist::DistributedOptions::from_environment();
   if (options.world_size > 1) {

@@ -87,6 +87,13 @@ CREATE TABLE experiment_data (
 ALTER TABLE trials ADD COLUMN kind TEXT NOT NULL DEFAULT 'new'
   CHECK (kind IN ('new','promotion','extension'));
 ALTER TABLE trials ADD COLUMN parent_ordinal INTEGER;
+CREATE TABLE writer_lease (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  pid INTEGER NOT NULL,
+  host TEXT NOT NULL,
+  started_at REAL NOT NULL,
+  heartbeat_at REAL NOT NULL
+);
 CREATE TABLE trial_metrics (
   trial_id INTEGER NOT NULL REFERENCES trials(id),
   name TEXT NOT NULL,

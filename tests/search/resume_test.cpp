@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <set>
@@ -62,9 +63,21 @@ TEST_CASE("SIGKILL mid-search then resume completes the budget with no trial los
   const auto db = dir.file("killed.db");
   const pid_t pid = spawn_cli({"run", config, "--db", db}, dir.file("run.log"));
   bool killed_mid_trial = false;
+  bool second_writer_refused = false;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
   while (std::chrono::steady_clock::now() < deadline) {
     const auto trials = read_trials(db);
+    if (!second_writer_refused && !trials.empty()) {
+      // One writer per database: a resume while the search runs is refused, in one line.
+      const auto second = run_cli("resume --db " + db + " --quiet");
+      INFO(second.output);
+      CHECK(second.exit_code == 2);
+      CHECK(second.output.find("another nasforge is writing this database (pid " +
+                               std::to_string(pid)) != std::string::npos);
+      CHECK(std::count(second.output.begin(), second.output.end(), '\n') == 1);
+      second_writer_refused = true;
+      continue;
+    }
     if (trials.size() >= 2 && trials[0].state == TrialState::kCompleted &&
         trials[1].state == TrialState::kRunning) {
       auto store = store::SqliteStore::open(db);
@@ -78,6 +91,7 @@ TEST_CASE("SIGKILL mid-search then resume completes the budget with no trial los
   }
   int status = 0;
   waitpid(pid, &status, 0);
+  REQUIRE(second_writer_refused);
   REQUIRE(killed_mid_trial);
   REQUIRE(WIFSIGNALED(status));
   {

@@ -30,7 +30,7 @@ inline void sql(const std::string& path, const std::string& statement) {
 
 // What schema v3 added; a database without it is what nasforge v2 left.
 inline const char* kDropSchemaV3 =
-    "DROP TABLE trial_metrics; ALTER TABLE trials DROP COLUMN kind; "
+    "DROP TABLE trial_metrics; DROP TABLE writer_lease; ALTER TABLE trials DROP COLUMN kind; "
     "ALTER TABLE trials DROP COLUMN parent_ordinal;";
 
 }  // namespace nasforge::testing
