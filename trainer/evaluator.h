@@ -13,6 +13,18 @@
 
 namespace nasforge::trainer {
 
+// Where a trial's training epoch stands after a step, counted on the host: reading it never waits
+// for the device (on CUDA a step counts once it is queued, which may be a few steps ahead).
+struct BatchProgress {
+  int epoch = 0;                  // 1-based
+  int epochs = 0;                 // the epoch the trial trains to
+  std::int64_t batch = 0;         // steps done in this epoch, 1-based
+  std::int64_t batches = 0;       // steps in the epoch
+  std::int64_t images = 0;        // training images through this epoch so far (all ranks)
+  std::int64_t total_images = 0;  // training images in an epoch
+  double seconds = 0;             // since the epoch began
+};
+
 struct TrialContext {
   std::int64_t trial_id = 0;
   std::uint64_t seed = 0;
@@ -27,6 +39,9 @@ struct TrialContext {
   std::string init_weights_path;
   // Called after every epoch; returning false stops the trial early (it ends as pruned).
   std::function<bool(const EpochRecord&)> on_epoch;
+  // Called after every training step with where the epoch stands (for progress display; on the
+  // training thread, so it must be cheap and thread-safe). Null: not called.
+  std::function<void(const BatchProgress&)> on_batch;
 };
 
 class Evaluator {

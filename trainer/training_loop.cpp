@@ -200,7 +200,10 @@ class TrainingSession::Impl {
     const auto started = Clock::now();
     network_.train();
     begin_epoch();
-    while (position_ < n_) step();
+    while (position_ < n_) {
+      step();
+      if (on_batch_) report_batch(started);
+    }
     EpochRecord record;
     record.epoch = epoch_;
     if (data_parallel_) {
@@ -243,6 +246,10 @@ class TrainingSession::Impl {
 
   void synchronize() const {
     if (device_.is_cuda()) torch::cuda::synchronize(device_.index());
+  }
+
+  void set_on_batch(std::function<void(const BatchProgress&)> on_batch) {
+    on_batch_ = std::move(on_batch);
   }
 
   bool channels_last() const { return channels_last_; }
@@ -354,6 +361,19 @@ class TrainingSession::Impl {
     ++step_;
   }
 
+  // From host counters only: position_ counts the global batch's images on every rank.
+  void report_batch(Clock::time_point epoch_started) const {
+    BatchProgress progress;
+    progress.epoch = epoch_;
+    progress.epochs = config_.epochs;
+    progress.batch = (position_ + config_.batch_size - 1) / config_.batch_size;
+    progress.batches = steps_per_epoch_;
+    progress.images = position_;
+    progress.total_images = n_;
+    progress.seconds = std::chrono::duration<double>(Clock::now() - epoch_started).count();
+    on_batch_(progress);
+  }
+
   // Data-parallel: this rank's positions within the global batch at [start, start + len) of the
   // epoch's order; undefined: all of them.
   at::Tensor local_positions(std::int64_t start, std::int64_t len) const {
@@ -386,6 +406,7 @@ class TrainingSession::Impl {
   double lr_ = 0;
   at::Tensor order_host_, order_, offsets_, flips_, params_;
   at::Tensor loss_sum_, correct_;
+  std::function<void(const BatchProgress&)> on_batch_;
 };
 
 TrainingSession::TrainingSession(space::Network& network, const DataSplits& data,
@@ -396,6 +417,9 @@ TrainingSession::TrainingSession(space::Network& network, const DataSplits& data
 TrainingSession::~TrainingSession() = default;
 
 EpochRecord TrainingSession::run_epoch() { return impl_->run_epoch(); }
+void TrainingSession::set_on_batch(std::function<void(const BatchProgress&)> on_batch) {
+  impl_->set_on_batch(std::move(on_batch));
+}
 void TrainingSession::run_steps(std::int64_t count) { impl_->run_steps(count); }
 void TrainingSession::synchronize() const { impl_->synchronize(); }
 bool TrainingSession::channels_last() const { return impl_->channels_last(); }
@@ -405,12 +429,14 @@ std::int64_t TrainingSession::steps_per_epoch() const { return impl_->steps_per_
 TrainingOutcome train_network(space::Network& network, const DataSplits& data,
                               const TrainConfig& config, c10::Device device, std::uint64_t seed,
                               const std::function<bool(const EpochRecord&)>& on_epoch,
-                              const DeviceTuning& tuning, DataParallel* data_parallel) {
+                              const DeviceTuning& tuning, DataParallel* data_parallel,
+                              const std::function<void(const BatchProgress&)>& on_batch) {
   if (config.start_epoch >= config.epochs) {
     throw InternalError("train_network: start_epoch " + std::to_string(config.start_epoch) +
                         " leaves nothing of " + std::to_string(config.epochs) + " epochs to train");
   }
   TrainingSession session(network, data, config, device, seed, tuning, data_parallel);
+  session.set_on_batch(on_batch);
   TrainingOutcome outcome;
   for (int epoch = config.start_epoch + 1; epoch <= config.epochs; ++epoch) {
     outcome.epochs.push_back(session.run_epoch());

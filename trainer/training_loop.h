@@ -97,6 +97,8 @@ class TrainingSession {
 
   // Trains one full epoch, then validates. Throws TrainingError when the loss is not finite.
   EpochRecord run_epoch();
+  // Called by run_epoch after every step (null: not called); counts only, no device sync.
+  void set_on_batch(std::function<void(const BatchProgress&)> on_batch);
   // Runs `count` training steps, starting new epochs as needed, with no validation and no host
   // synchronisation (for benchmarks: pair with synchronize()).
   void run_steps(std::int64_t count);
@@ -114,11 +116,13 @@ class TrainingSession {
 
 // Trains `network` in place. Throws TrainingError when the loss diverges (NaN/inf beyond what
 // loss scaling handles) and lets c10::Error (e.g. out of memory) through to the caller.
+// `on_batch`, when set, is called after every training step.
 TrainingOutcome train_network(space::Network& network, const DataSplits& data,
                               const TrainConfig& config, c10::Device device, std::uint64_t seed,
                               const std::function<bool(const EpochRecord&)>& on_epoch,
                               const DeviceTuning& tuning = {},
-                              DataParallel* data_parallel = nullptr);
+                              DataParallel* data_parallel = nullptr,
+                              const std::function<void(const BatchProgress&)>& on_batch = {});
 
 // Loss and accuracy of `network` (in eval mode) on `data` (on the host or on `device`).
 EvalMetrics evaluate_network(space::Network& network, const Dataset& data,

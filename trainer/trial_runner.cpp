@@ -62,8 +62,10 @@ TrialResult run_trial(const space::SearchSpace& space, const DataSplits& data,
     // On the device before the data-parallel hooks see it: they broadcast rank 0's weights.
     network->to(run.device);
     const auto data_parallel = run.data_parallel ? run.data_parallel(*network) : nullptr;
-    const auto outcome = train_network(*network, data, config, run.device, context.seed,
-                                       run.on_epoch, DeviceTuning{}, data_parallel.get());
+    // Progress needs no agreement between ranks: a data-parallel follower's context has none.
+    const auto outcome =
+        train_network(*network, data, config, run.device, context.seed, run.on_epoch,
+                      DeviceTuning{}, data_parallel.get(), context.on_batch);
     fill_result(result, outcome);
     result.extra.update(run.extra);
     if (run.saves_weights && !context.weights_path.empty() &&
