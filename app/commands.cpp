@@ -14,6 +14,7 @@
 #include "export/portable_model.h"
 #include "search/distributed_trials.h"
 #include "search/experiment.h"
+#include "search/progress_line.h"
 #include "search/search_loop.h"
 #include "space/modules/network.h"
 #include "store/sqlite_store.h"
@@ -77,7 +78,10 @@ void run_loop(store::SqliteStore& store, const Experiment& experiment, PreparedE
               std::ostream& out) {
   const auto started = std::chrono::steady_clock::now();
   const auto experiment_id = store.experiment().id;
+  // Made before the loop: the loop's end waits for trials that may still report to it.
+  const auto progress = progress_on_stderr();
   SearchLoop loop(store, experiment_id, experiment, prepared, artifacts_dir(store.path()));
+  loop.show_progress(progress.get());
   loop.run();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -143,8 +147,10 @@ void run_distributed(const Experiment& experiment, const std::string& db_path, b
   auto* leader_ptr = leader.get();
   prepared.evaluator = std::move(leader);
   const auto started = std::chrono::steady_clock::now();
+  const auto progress = progress_on_stderr();
   SearchLoop loop(*store, store->experiment().id, experiment, prepared,
                   artifacts_dir(store->path()));
+  loop.show_progress(progress.get());
   loop.run();
   leader_ptr->finish();
   const double seconds =

@@ -39,8 +39,35 @@ SearchLoop::SearchLoop(store::SqliteStore& store, std::int64_t experiment_id,
                 std::move(artifacts_dir), mutex_),
       executor_(*prepared.evaluator, experiment.parallel) {}
 
+void SearchLoop::show_progress(ProgressLine* progress) {
+  progress_ = progress;
+  recorder_.set_progress(progress);
+}
+
+void SearchLoop::report_standing() {
+  if (!progress_) return;
+  SearchStanding standing;
+  standing.finished = budget_.finished_trials();
+  const auto& limits = budget_.limits();
+  standing.trial_limit = limits.trials < kNoTrialLimit ? limits.trials : 0;
+  standing.cost_spent = budget_.spent_cost();
+  standing.cost_limit = limits.cost;
+  standing.seconds_spent = budget_.spent_seconds();
+  standing.seconds_limit = limits.seconds;
+  for (const auto& t : history_.trials()) {
+    if (t.state != TrialState::kCompleted) continue;
+    if (!standing.best_val_accuracy || t.val_accuracy > *standing.best_val_accuracy)
+      standing.best_val_accuracy = t.val_accuracy;
+  }
+  progress_->set_standing(standing);
+}
+
 void SearchLoop::run() {
   replay();
+  {
+    std::lock_guard lock(mutex_);
+    report_standing();
+  }
   auto ordinal = history_.size();
   bool planning = true;
   while (true) {
@@ -79,6 +106,7 @@ void SearchLoop::settle(RunningTrial& trial) {
   planner_.record(summary, trial.ordinal, trial.plan.step);
   const int trained = trained_epochs(summary.hparams, summary.state, summary.epochs);
   budget_.settle(trial.reserved_cost, budget_.cost_of_epochs(trained), summary.wall_seconds);
+  report_standing();
 }
 
 void SearchLoop::replay() {

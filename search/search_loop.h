@@ -16,6 +16,7 @@
 #include "search/experiment.h"
 #include "search/planner.h"
 #include "search/prepared_experiment.h"
+#include "search/progress_line.h"
 #include "search/pruners.h"
 #include "search/search_history.h"
 #include "search/trial_executor.h"
@@ -35,6 +36,10 @@ class SearchLoop {
   // Full-training equivalents spent by finished trials: the sum of epochs trained / max epochs.
   double cost_spent() const { return budget_.spent_cost(); }
 
+  // Trials report their steps and the loop its standing to `progress` (null: nowhere); set before
+  // run(), and it must outlive the loop.
+  void show_progress(ProgressLine* progress);
+
  private:
   // Rebuilds the history, the schedule and the budget from the stored trials, running again
   // those a crash left unfinished.
@@ -43,6 +48,8 @@ class SearchLoop {
   std::unique_ptr<RunningTrial> start(std::int64_t ordinal, TrialPlan plan);
   // Books a trial whose evaluation ended: outcome, schedule, budget.
   void settle(RunningTrial& trial);
+  // Tells the progress line the budget spent and the best so far; the caller holds mutex_.
+  void report_standing();
 
   store::SqliteStore& store_;
   std::int64_t experiment_id_;
@@ -57,6 +64,7 @@ class SearchLoop {
   std::mutex mutex_;
   TrialRecorder recorder_;
   TrialExecutor executor_;
+  ProgressLine* progress_ = nullptr;
 };
 
 }  // namespace nasforge::search

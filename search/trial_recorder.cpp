@@ -77,6 +77,12 @@ void TrialRecorder::start(RunningTrial& trial) {
   context.on_epoch = [this, &trial, prefix](const EpochRecord& epoch) {
     return on_epoch(trial, prefix, epoch);
   };
+  if (progress_) {
+    context.on_batch = [progress = progress_,
+                        ordinal = trial.ordinal](const trainer::BatchProgress& batch) {
+      progress->batch(ordinal, batch);
+    };
+  }
 }
 
 bool TrialRecorder::on_epoch(RunningTrial& trial, const std::string& prefix, const EpochRecord& e) {
@@ -117,6 +123,7 @@ void TrialRecorder::finish(RunningTrial& trial) {
   if (experiment_.early_stopping && result.state == TrialState::kCompleted) {
     history_.add_completed_curve(trial.progress.curve);
   }
+  if (progress_) progress_->trial_finished(trial.ordinal);
   const auto prefix = trial_prefix(trial.ordinal, arch);
   if (result.state == TrialState::kFailed) {
     log::warn(prefix + " failed: " + result.error);

@@ -14,6 +14,7 @@
 
 #include "controllers/controller.h"
 #include "search/experiment.h"
+#include "search/progress_line.h"
 #include "search/pruners.h"
 #include "search/running_trial.h"
 #include "search/search_history.h"
@@ -31,6 +32,8 @@ class TrialRecorder {
 
   // Trials whose outcome the controller state has seen (the state's step); set on resume.
   void set_finished_count(std::int64_t count) { finished_ = count; }
+  // Where started trials report their training steps (null: nowhere); it must outlive them.
+  void set_progress(ProgressLine* progress) { progress_ = progress; }
 
   // Records a planned trial (pending) and adds it to the history; the caller holds the mutex.
   std::unique_ptr<RunningTrial> create(std::int64_t ordinal, TrialPlan plan);
@@ -62,6 +65,7 @@ class TrialRecorder {
   std::string artifacts_dir_;
   std::mutex& mutex_;
   std::int64_t finished_ = 0;
+  ProgressLine* progress_ = nullptr;
 };
 
 // "trial 12 [0123abcd...]": how the log names a trial.
