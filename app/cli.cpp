@@ -2,14 +2,19 @@
 
 #include <CLI/CLI.hpp>
 
+#include <iostream>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "app/commands.h"
 #include "app/data_command.h"
 #include "app/launch.h"
+#include "app/status_watch.h"
+#include "app/trials_command.h"
 #include "common/errors.h"
 #include "common/log.h"
 
@@ -19,14 +24,15 @@ namespace {
 
 namespace s = nasforge::search;
 
-constexpr const char* kCommands = "run, launch, resume, status, export, evaluate or data";
+constexpr const char* kCommands = "run, launch, resume, status, trials, export, evaluate or data";
 
 // What a command line can hold; each command reads its own fields. Numbers stay text until
 // checked (CLI11's own conversion would read "010" as octal).
 struct Values {
   std::string config, db, out, onnx = "auto", model, split = "test", devices, workers, nproc;
   std::string format, path, image_size, channels;
-  bool quiet = false;
+  std::string interval = "2", table_format = "csv";
+  bool quiet = false, watch = false, per_epoch = false;
 };
 
 // The program's verbs and flags, bound to a Values.
@@ -34,6 +40,8 @@ struct Cli {
   CLI::App app{"A neural architecture search engine on LibTorch.", "nasforge"};
   Values v;
   CLI::App *run, *launch, *resume, *status, *exporter, *evaluate, *data, *inspect;
+  CLI::App* trials;
+  CLI::Option *interval, *trials_out;
   CLI::Option *run_db, *launch_db, *workers, *devices, *format, *path, *image_size, *channels;
 };
 
@@ -45,6 +53,25 @@ CLI::Validator whole_number(int min, size_t digits) {
         if (text.empty() || text.size() > digits ||
             text.find_first_not_of("0123456789") != std::string::npos || std::stoi(text) < min) {
           return "'" + text + "': expected " + expected;
+        }
+        return "";
+      },
+      "");
+}
+
+// Seconds: a positive decimal number, at most a day.
+CLI::Validator positive_seconds() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        size_t used = 0;
+        double seconds = 0;
+        try {
+          seconds = std::stod(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != text.size() || !(seconds > 0) || seconds > 86400) {
+          return "'" + text + "': expected seconds, a number above 0 and at most 86400";
         }
         return "";
       },
@@ -105,6 +132,25 @@ void build(Cli& c) {
   c.status = command(app, v, "status", "Show the trials and the best so far (works while running)",
                      "Prints the experiment's trials and the best one.");
   c.status->add_option("--db", v.db, "The search's database")->type_name("PATH")->required();
+  c.status->add_flag("--watch", v.watch,
+                     "Print the status again every --interval seconds until the search ends\n"
+                     "(clearing the screen on a terminal)");
+  c.interval = c.status->add_option("--interval", v.interval, "Seconds between prints (default 2)")
+                   ->type_name("S")
+                   ->check(positive_seconds());
+
+  c.trials = command(app, v, "trials", "Write the trials as CSV or JSON (works while running)",
+                     "One row per trial: ordinal, state, kind, parent, architecture, each\n"
+                     "hyperparameter (hp_<name>), the result and its metrics (metric_<name>),\n"
+                     "evaluator details (extra_<name>) and created/started/finished times (UTC);\n"
+                     "with --epochs one row per trial and epoch (the learning curves). CSV per\n"
+                     "RFC 4180; JSON an array of objects. pandas: pd.read_csv / pd.read_json.");
+  c.trials->add_option("--db", v.db, "The search's database")->type_name("PATH")->required();
+  c.trials->add_option("--format", v.table_format, "csv (default) or json")->type_name("csv|json");
+  c.trials->add_flag("--epochs", v.per_epoch, "One row per trial and epoch");
+  c.trials_out =
+      c.trials->add_option("--out", v.out, "The file to write (default: standard output)")
+          ->type_name("FILE");
 
   c.exporter =
       command(app, v, "export", "Write the best network, its weights and test accuracy",
@@ -206,7 +252,16 @@ int dispatch(const Cli& c, std::ostream& out) {
   } else if (c.resume->parsed()) {
     s::resume_search(v.db, out);
   } else if (c.status->parsed()) {
-    s::print_status(v.db, out);
+    if (c.interval->count() && !v.watch) usage_error("status", "--interval needs --watch");
+    if (v.watch) {
+      // Only the program's own terminal is cleared; a stream given by a caller is not a screen.
+      watch_status(v.db, std::stod(v.interval), &out == &std::cout && isatty(STDOUT_FILENO) == 1,
+                   out);
+    } else {
+      s::print_status(v.db, out);
+    }
+  } else if (c.trials->parsed()) {
+    write_trials(v.db, v.table_format, v.per_epoch, c.trials_out->count() ? v.out : "", out);
   } else if (c.exporter->parsed()) {
     s::export_best(v.db, v.out, out, v.onnx);
   } else if (c.evaluate->parsed()) {
