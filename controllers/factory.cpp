@@ -3,6 +3,7 @@
 #include "controllers/controller.h"
 #include "controllers/evolution.h"
 #include "controllers/local_search.h"
+#include "controllers/predictor.h"
 #include "controllers/random_search.h"
 #include "controllers/reinforce.h"
 
@@ -25,6 +26,7 @@ constexpr Entry kControllers[] = {
     {RegularizedEvolution::kType, &RegularizedEvolution::from_config},
     {Reinforce::kType, &Reinforce::from_config},
     {LocalSearch::kType, &LocalSearch::from_config},
+    {PredictorSearch::kType, &PredictorSearch::from_config},
 };
 
 // "random, evolution or reinforce"

@@ -27,14 +27,16 @@ TEST_CASE("every type the factory lists builds from its defaults and reports tha
           "[controllers]") {
   const space::Nb201Space space;
   const auto types = controller_types();
-  REQUIRE(types == std::vector<std::string>{"random", "evolution", "reinforce", "local_search"});
+  REQUIRE(types == std::vector<std::string>{"random", "evolution", "reinforce", "local_search",
+                                            "predictor"});
   for (const auto& type : types) {
     INFO(type);
     REQUIRE(make_controller({{"type", type}}, space, 1)->type() == type);
   }
   // The error's list is the table's.
-  REQUIRE_THROWS_WITH(make_controller({{"type", "bayesian"}}, space, 1),
-                      Catch::Contains("expected random, evolution, reinforce or local_search"));
+  REQUIRE_THROWS_WITH(
+      make_controller({{"type", "bayesian"}}, space, 1),
+      Catch::Contains("expected random, evolution, reinforce, local_search or predictor"));
 }
 
 TEST_CASE("make_controller accepts each type's settings and rejects bad ones", "[controllers]") {
@@ -62,6 +64,22 @@ TEST_CASE("make_controller accepts each type's settings and rejects bad ones", "
               {{"type", "local_search"}, {"init", 2}, {"move", "best"}, {"unique", true}}, space, 1)
               ->type() == "local_search");
   REQUIRE_THROWS_AS(make_controller({{"type", "local_search"}, {"move", "steepest"}}, space, 1),
+                    ConfigError);
+  REQUIRE(make_controller({{"type", "predictor"},
+                           {"warmup", 10},
+                           {"retrain_every", 5},
+                           {"ensemble", 5},
+                           {"hidden_size", 32},
+                           {"layers", 2},
+                           {"steps", 200},
+                           {"learning_rate", 0.01},
+                           {"parents", 10},
+                           {"mutations", 50},
+                           {"random_candidates", 10},
+                           {"acquisition", "its"}},
+                          space, 1)
+              ->type() == "predictor");
+  REQUIRE_THROWS_AS(make_controller({{"type", "predictor"}, {"acquisition", "ucb"}}, space, 1),
                     ConfigError);
   REQUIRE_THROWS_AS(make_controller({{"type", "evolution"}, {"populaton", 10}}, space, 1),
                     ConfigError);

@@ -80,6 +80,20 @@ TEST_CASE("local search state round-trips through CBOR", "[controllers]") {
   check_round_trip({{"type", "local_search"}, {"unique", false}}, testing::ToySpace());
 }
 
+TEST_CASE("predictor state round-trips through CBOR", "[controllers]") {
+  testing::use_one_thread();
+  // Several fits (ensemble weights in the state) and proposals between two fits.
+  check_round_trip({{"type", "predictor"}, {"warmup", 5}, {"retrain_every", 3}, {"steps", 30}},
+                   space::Nb201Space());
+  check_round_trip({{"type", "predictor"},
+                    {"warmup", 4},
+                    {"retrain_every", 2},
+                    {"steps", 20},
+                    {"acquisition", "ei"},
+                    {"ensemble", 3}},
+                   testing::ToySpace());
+}
+
 TEST_CASE("a controller refuses the state of another type", "[controllers]") {
   testing::use_one_thread();
   const space::Nb201Space space;
@@ -90,6 +104,9 @@ TEST_CASE("a controller refuses the state of another type", "[controllers]") {
   auto local = make_controller({{"type", "local_search"}}, space, 1);
   REQUIRE_THROWS_AS(local->load_state(evolution->state()), StoreError);
   REQUIRE_THROWS_AS(evolution->load_state(local->state()), StoreError);
+  auto predictor = make_controller({{"type", "predictor"}}, space, 1);
+  REQUIRE_THROWS_AS(predictor->load_state(local->state()), StoreError);
+  REQUIRE_THROWS_AS(local->load_state(predictor->state()), StoreError);
   auto small = make_controller({{"type", "reinforce"}, {"hidden_size", 8}}, space, 1);
   REQUIRE_THROWS_AS(small->load_state(rl->state()), StoreError);
 }

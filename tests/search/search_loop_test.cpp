@@ -42,7 +42,8 @@ TEST_CASE("a search stopped and resumed proposes exactly what an uninterrupted o
           "[search]") {
   for (const json& controller :
        {json{{"type", "random"}}, json{{"type", "evolution"}, {"population", 8}, {"sample", 4}},
-        json{{"type", "reinforce"}, {"batch_size", 3}}, json{{"type", "local_search"}}}) {
+        json{{"type", "reinforce"}, {"batch_size", 3}}, json{{"type", "local_search"}},
+        json{{"type", "predictor"}, {"warmup", 5}, {"retrain_every", 3}, {"steps", 20}}}) {
     DYNAMIC_SECTION(controller.at("type").get<std::string>()) {
       TempDir dir("loop");
       const auto uninterrupted = run_in(dir.file("a.db"), nb201_experiment(controller, 30), true);
