@@ -13,6 +13,7 @@
 #include "app/commands.h"
 #include "app/data_command.h"
 #include "app/launch.h"
+#include "app/report_command.h"
 #include "app/status_watch.h"
 #include "app/trials_command.h"
 #include "common/errors.h"
@@ -24,7 +25,8 @@ namespace {
 
 namespace s = nasforge::search;
 
-constexpr const char* kCommands = "run, launch, resume, status, trials, export, evaluate or data";
+constexpr const char* kCommands =
+    "run, launch, resume, status, trials, report, export, evaluate or data";
 
 // What a command line can hold; each command reads its own fields. Numbers stay text until
 // checked (CLI11's own conversion would read "010" as octal).
@@ -40,6 +42,8 @@ struct Cli {
   CLI::App app{"A neural architecture search engine on LibTorch.", "nasforge"};
   Values v;
   CLI::App *run, *launch, *resume, *status, *exporter, *evaluate, *data, *inspect;
+  CLI::App* report;
+  CLI::Option* report_out;
   CLI::App* trials;
   CLI::Option *interval, *trials_out;
   CLI::Option *run_db, *launch_db, *workers, *devices, *format, *path, *image_size, *channels;
@@ -166,6 +170,17 @@ void build(Cli& c) {
                    "with torch and onnx), required fails, off skips it")
       ->type_name("required|auto|off");
 
+  c.report = command(app, v, "report", "Write an HTML report with plots (works while running)",
+                     "Writes one self-contained HTML file (no network needed to view it): best so\n"
+                     "far against trials and time, accuracy against parameters and FLOPs with the\n"
+                     "Pareto front, learning curves, hyperparameter changes, controller\n"
+                     "diagnostics, the best architecture drawn, and the sortable trial table.");
+  c.report->add_option("--db", v.db, "The search's database")->type_name("PATH")->required();
+  c.report_out =
+      c.report
+          ->add_option("--out", v.out, "The file to write (default: the database's name, .html)")
+          ->type_name("FILE");
+
   c.evaluate = command(app, v, "evaluate", "Re-evaluate an exported model",
                        "Loads an exported model and prints its accuracy on the split.");
   c.evaluate->add_option("--model", v.model, "The folder `nasforge export` wrote")
@@ -264,6 +279,8 @@ int dispatch(const Cli& c, std::ostream& out) {
     write_trials(v.db, v.table_format, v.per_epoch, c.trials_out->count() ? v.out : "", out);
   } else if (c.exporter->parsed()) {
     s::export_best(v.db, v.out, out, v.onnx);
+  } else if (c.report->parsed()) {
+    write_html_report(v.db, c.report_out->count() ? v.out : "", out);
   } else if (c.evaluate->parsed()) {
     s::evaluate_exported(v.model, v.split, out);
   } else if (c.inspect->parsed()) {

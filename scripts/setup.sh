@@ -9,9 +9,10 @@ CACHE="${NASFORGE_CACHE:-$HOME/.cache/nasforge}"
 TORCH_VERSION="2.11.0"
 TORCH_HOME_DIR="$CACHE/torch-$TORCH_VERSION"
 BUILD_DIR="${NASFORGE_BUILD_DIR:-$ROOT/build}"
+# chromium: the [browser] tests render `nasforge report`'s HTML headless and check the drawing.
 DEBS=(cmake g++ make python3-pip nlohmann-json3-dev libsqlite3-dev libtbb-dev catch2 zlib1g-dev
       ccache dataset-fashion-mnist pkg-config libturbojpeg0-dev libspng-dev libzip-dev
-      libcli11-dev)
+      libcli11-dev chromium)
 
 say() { echo "[setup] $*" >&2; }
 
