@@ -60,12 +60,20 @@ double normal(Rng& rng) {
   return std::sqrt(-2.0 * std::log(u)) * std::cos(2.0 * std::numbers::pi * rng.uniform());
 }
 
-double expected_improvement(double mean, double sd, double best) {
-  if (sd <= 1e-12) return std::max(0.0, mean - best);
+// The logarithm of the expected improvement over `best` of a normal(mean, sd). Far below `best`
+// EI underflows to 0 for every candidate (the ensemble agrees closely once it has seen a hundred
+// results), and the choice would fall to the first candidate; in logs the ranking survives
+// (there EI ~ sd * pdf(z) / z^2 * (1 - 3 / z^2), z = (mean - best) / sd).
+double log_expected_improvement(double mean, double sd, double best) {
+  sd = std::max(sd, 1e-9);
   const double z = (mean - best) / sd;
-  const double cdf = 0.5 * std::erfc(-z / std::sqrt(2.0));
-  const double pdf = std::exp(-0.5 * z * z) / std::sqrt(2.0 * std::numbers::pi);
-  return sd * (z * cdf + pdf);
+  if (z > -5) {
+    const double cdf = 0.5 * std::erfc(-z / std::sqrt(2.0));
+    const double pdf = std::exp(-0.5 * z * z) / std::sqrt(2.0 * std::numbers::pi);
+    return std::log(sd) + std::log(z * cdf + pdf);
+  }
+  return std::log(sd) - 0.5 * z * z - 0.5 * std::log(2.0 * std::numbers::pi) - 2.0 * std::log(-z) +
+         std::log1p(-3.0 / (z * z));
 }
 
 }  // namespace
@@ -76,7 +84,7 @@ PredictorOptions PredictorOptions::from_json(const nlohmann::json& config,
   cfg::reject_unknown_keys(config, where,
                            {"type", "warmup", "retrain_every", "ensemble", "hidden_size", "layers",
                             "steps", "learning_rate", "parents", "mutations", "random_candidates",
-                            "floor_quantile", "acquisition"});
+                            "floor_quantile", "parent_distance", "patience", "acquisition"});
   PredictorOptions o;
   auto int_option = [&](const char* key, int value, int lo, int hi) {
     return cfg::in_range(cfg::optional<int>(config, key, where, value), lo, hi, where + "." + key);
@@ -96,6 +104,8 @@ PredictorOptions PredictorOptions::from_json(const nlohmann::json& config,
   o.floor_quantile =
       cfg::in_range(cfg::optional<double>(config, "floor_quantile", where, o.floor_quantile), 0.0,
                     1.0, where + ".floor_quantile");
+  o.parent_distance = int_option("parent_distance", o.parent_distance, 1, 1000);
+  o.patience = int_option("patience", o.patience, 0, 1000000);
   const auto acquisition = cfg::optional<std::string>(config, "acquisition", where, "ei");
   bool known = false;
   for (const auto& [name, value] : kAcquisitions) {
@@ -127,6 +137,8 @@ nlohmann::json PredictorOptions::to_json() const {
           {"mutations", mutations},
           {"random_candidates", random_candidates},
           {"floor_quantile", floor_quantile},
+          {"parent_distance", parent_distance},
+          {"patience", patience},
           {"acquisition", acquisition_name}};
 }
 
@@ -190,13 +202,26 @@ void PredictorSearch::fit() {
 
 std::vector<space::Architecture> PredictorSearch::candidates() {
   std::vector<const Result*> ranked;
-  for (const auto& r : results_) {
-    if (!r.failed) ranked.push_back(&r);
+  for (size_t i = static_cast<size_t>(restart_at_); i < results_.size(); ++i) {
+    if (!results_[i].failed) ranked.push_back(&results_[i]);
   }
   // Best first; among equals, the earlier result.
   std::stable_sort(ranked.begin(), ranked.end(),
                    [](const Result* a, const Result* b) { return a->reward > b->reward; });
-  ranked.resize(std::min(ranked.size(), static_cast<size_t>(options_.parents)));
+  std::vector<const Result*> parents;
+  auto distance = [](const space::Architecture& a, const space::Architecture& b) {
+    int d = 0;
+    for (size_t i = 0; i < a.choices().size(); ++i) d += a.choices()[i] != b.choices()[i] ? 1 : 0;
+    return d;
+  };
+  for (const auto* r : ranked) {
+    if (parents.size() >= static_cast<size_t>(options_.parents)) break;
+    bool far = true;
+    for (const auto* p : parents)
+      far = far && distance(r->arch, p->arch) >= options_.parent_distance;
+    if (far) parents.push_back(r);
+  }
+  ranked = std::move(parents);
   std::vector<space::Architecture> out;
   std::unordered_set<std::string> seen;
   auto add = [&](space::Architecture a) {
@@ -237,6 +262,20 @@ space::Architecture PredictorSearch::propose() {
     return a;
   };
   if (successes < options_.warmup) return take(random_unvisited());
+  if (options_.patience > 0) {
+    // The first result that reached the best since the last restart.
+    long best_at = -1;
+    for (long i = restart_at_; i < static_cast<long>(results_.size()); ++i) {
+      const auto& r = results_[static_cast<size_t>(i)];
+      if (!r.failed && (best_at < 0 || r.reward > results_[static_cast<size_t>(best_at)].reward)) {
+        best_at = i;
+      }
+    }
+    if (best_at >= 0 && static_cast<long>(results_.size()) - 1 - best_at >= options_.patience) {
+      restart_at_ = static_cast<long>(results_.size());
+      ++restarts_;
+    }
+  }
   if (!trained_ || static_cast<long>(results_.size()) - trained_on_ >= options_.retrain_every) {
     fit();
   }
@@ -264,7 +303,7 @@ space::Architecture PredictorSearch::propose() {
         score = m[c] + s[c] * normal(rng_);
         break;
       case PredictorOptions::Acquisition::kExpectedImprovement:
-        score = expected_improvement(m[c], s[c], best_seen);
+        score = log_expected_improvement(m[c], s[c], best_seen);
         break;
       case PredictorOptions::Acquisition::kMean:
         break;
@@ -306,7 +345,9 @@ nlohmann::json PredictorSearch::state() const {
           {"reward_mean", reward_mean_},
           {"reward_std", reward_std_},
           {"proposals", proposals_},
-          {"fits", fits_}};
+          {"fits", fits_},
+          {"restart_at", restart_at_},
+          {"restarts", restarts_}};
 }
 
 void PredictorSearch::load_state(const nlohmann::json& state) {
@@ -349,6 +390,8 @@ void PredictorSearch::load_state(const nlohmann::json& state) {
     reward_std_ = state.at("reward_std").get<double>();
     proposals_ = state.at("proposals").get<long>();
     fits_ = state.at("fits").get<long>();
+    restart_at_ = state.at("restart_at").get<long>();
+    restarts_ = state.at("restarts").get<long>();
   } catch (const nlohmann::json::exception& e) {
     throw StoreError(std::string("predictor controller state is malformed: ") + e.what());
   } catch (const ConfigError& e) {

@@ -3,7 +3,9 @@
 // Optimization with Neural Architectures for Neural Architecture Search", AAAI 2021): an ensemble
 // of small MLPs learns the reward from a one-hot encoding of the decisions; each proposal scores
 // candidates made around the best architectures so far (their neighbours and a few two-decision
-// mutations) and a few random ones, and takes the best under an acquisition function (expected
+// mutations; the parents kept apart, and taken only from results since the last restart, which
+// comes when the best has not improved for `patience` results, as local search restarts) and a
+// few random ones, and takes the best under an acquisition function (expected
 // improvement under a normal with the ensemble's mean and spread by default; BANANAS's independent
 // Thompson sampling; or the ensemble mean). Proposals are random until `warmup` results are in;
 // the ensemble is refitted from fresh weights (and a fresh Adam) every `retrain_every` results, so
@@ -36,6 +38,13 @@ struct PredictorOptions {
   // networks that do not train (about 10% accuracy on NAS-Bench-201) do not dominate the squared
   // error; what matters is the order among the good ones.
   double floor_quantile = 0.1;
+  // Parents are at least this many decisions apart (1: the best `parents`, however close).
+  // (2 spreads the parents over more than one basin; measured on NAS-Bench-201.)
+  int parent_distance = 2;
+  // When the best result since the last restart is this many results old, restart: parents come
+  // only from results after that point (the first candidates are then random ones, still ranked
+  // by the predictor, which keeps everything it learnt). 0: never.
+  int patience = 20;
   Acquisition acquisition = Acquisition::kExpectedImprovement;
 
   // Parses the "controller" object (its "type" key is allowed and ignored).
@@ -68,6 +77,7 @@ class PredictorSearch final : public Controller {
   void load_state(const nlohmann::json& state) override;
 
   long fits() const { return fits_; }
+  long restarts() const { return restarts_; }
   // The ensemble's mean prediction of the reward of each architecture (after at least one fit).
   std::vector<double> predict(const std::vector<space::Architecture>& archs) const;
 
@@ -93,6 +103,8 @@ class PredictorSearch final : public Controller {
   double reward_std_ = 1;
   long proposals_ = 0;
   long fits_ = 0;
+  long restart_at_ = 0;  // parents come from results_[restart_at_...]
+  long restarts_ = 0;
 };
 
 }  // namespace nasforge::controllers

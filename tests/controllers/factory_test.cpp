@@ -76,6 +76,9 @@ TEST_CASE("make_controller accepts each type's settings and rejects bad ones", "
                            {"parents", 10},
                            {"mutations", 50},
                            {"random_candidates", 10},
+                           {"floor_quantile", 0.1},
+                           {"parent_distance", 2},
+                           {"patience", 20},
                            {"acquisition", "its"}},
                           space, 1)
               ->type() == "predictor");

@@ -145,6 +145,35 @@ TEST_CASE("the predictor's search finds the optimum of a learnable reward quickl
   REQUIRE(total / 3.0 < 25);
 }
 
+TEST_CASE("the predictor restarts when its best result is `patience` results old",
+          "[controllers]") {
+  testing::use_one_thread();
+  const testing::ToySpace space;
+  PredictorOptions options;
+  options.warmup = 2;
+  options.steps = 10;
+  options.patience = 4;
+  PredictorSearch search(space, 8, options);
+  const std::vector<double> rewards = {0.5, 0.9, 0.1, 0.2, 0.3, 0.4, 0.1, 0.1, 0.95, 0.1};
+  // Before each proposal: restarts so far. The best (0.9, the 2nd result) is 4 results old when
+  // the 6th result is in; after the restart the count starts again from the next results.
+  const std::vector<long> expected = {0, 0, 0, 0, 0, 0, 1, 1, 1, 1};
+  for (size_t i = 0; i < rewards.size(); ++i) {
+    const auto arch = search.propose();
+    INFO("proposal " << i);
+    REQUIRE(search.restarts() == expected[i]);
+    search.observe(arch, rewards[i], false);
+  }
+  search.propose();
+  // Since the restart: 0.1 0.1 0.95 0.1 -- the best is 1 result old: no second restart yet.
+  REQUIRE(search.restarts() == 1);
+  for (int i = 0; i < 3; ++i) {
+    search.observe(search.propose(), 0.0, false);
+  }
+  search.propose();
+  REQUIRE(search.restarts() == 2);
+}
+
 TEST_CASE("a failed trial teaches the predictor nothing", "[controllers]") {
   testing::use_one_thread();
   const testing::ToySpace space;

@@ -89,7 +89,8 @@ TEST_CASE("predictor state round-trips through CBOR", "[controllers]") {
                     {"warmup", 4},
                     {"retrain_every", 2},
                     {"steps", 20},
-                    {"acquisition", "ei"},
+                    {"acquisition", "its"},
+                    {"patience", 4},
                     {"ensemble", 3}},
                    testing::ToySpace());
 }
