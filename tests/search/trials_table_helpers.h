@@ -71,11 +71,12 @@ inline void make_hand_store(const std::string& path, const std::string& failure)
   const std::string cell = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|";
   std::vector<std::int64_t> ids;
   for (int i = 0; i < 4; ++i) {
-    store::NewTrial t{i,
-                      cell,
-                      "hash" + std::to_string(i),
-                      nlohmann::json::object(),
-                      {{"learning_rate", 0.1 * (i + 1)}}};
+    store::NewTrial t;
+    t.ordinal = i;
+    t.arch_canonical = cell;
+    t.arch_hash = "hash" + std::to_string(i);
+    t.arch = nlohmann::json::object();
+    t.hparams = {{"learning_rate", 0.1 * (i + 1)}};
     if (i == 1) t.hparams["batch_size"] = 64;
     ids.push_back(store.create_trial(experiment, t, {i, kEmptyState}));
   }
