@@ -13,29 +13,23 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <map>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
-
-#include <unistd.h>
 
 #include "bench/common/bench_cli.h"
 #include "bench/common/bench_util.h"
+#include "bench/common/nb201_search.h"
 #include "common/errors.h"
 #include "common/log.h"
 #include "search/experiment.h"
-#include "search/search_loop.h"
-#include "store/sqlite_store.h"
 #include "trainer/nb201_table.h"
 
 namespace {
 
 using namespace nasforge;
-namespace fs = std::filesystem;
 using nlohmann::json;
 
 struct Strategy {
@@ -79,8 +73,7 @@ void add_flags(CLI::App& app, Options& o) {
 // What the flags leave to the defaults: the folder of the stores and the strategies.
 void apply_defaults(Options& o) {
   o.jobs = std::max(1, o.jobs);
-  if (o.tmp.empty())
-    o.tmp = fs::exists("/dev/shm") ? "/dev/shm" : fs::temp_directory_path().string();
+  if (o.tmp.empty()) o.tmp = bench::default_tmp_dir();
   if (o.strategies.empty()) {
     const json random = {{"type", "random"}};
     const json evolution = {{"type", "evolution"}};
@@ -103,14 +96,8 @@ void apply_defaults(Options& o) {
 // The strategy's experiment for one seed, run to the largest budget.
 search::Experiment experiment_for(const Strategy& strategy, std::uint64_t seed,
                                   const Options& options) {
-  json config = {{"name", strategy.name},
-                 {"seed", seed},
-                 {"budget", {{"cost", options.budgets.back()}}},
-                 {"space", {{"type", "nb201"}}},
-                 {"evaluator",
-                  {{"type", "nb201-table"}, {"path", options.table}, {"column", "cifar10_valid"}}}};
-  config.update(strategy.fragment);
-  return search::Experiment::from_json(config, "--strategy " + strategy.name);
+  return bench::nb201_experiment(strategy.name, strategy.fragment, seed, options.budgets.back(),
+                                 options.table, "--strategy " + strategy.name);
 }
 
 // One search to the largest budget; the outcome at each budget.
@@ -118,50 +105,17 @@ std::vector<Outcome> run_one(const Strategy& strategy, std::uint64_t seed, const
                              const std::shared_ptr<const trainer::Nb201Table>& shared,
                              int valid_column) {
   const auto& table = *shared;
-  const auto experiment = experiment_for(strategy, seed, options);
-  const auto db = (fs::path(options.tmp) / ("nasforge-budget-" + std::to_string(::getpid()) + "-" +
-                                            strategy.name + "-" + std::to_string(seed) + ".db"))
-                      .string();
-  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db + suffix);
-  std::vector<store::TrialRow> trials;
-  std::optional<store::TrialRow> best;
-  {
-    auto store = store::SqliteStore::create(db);
-    const auto id = store.create_experiment(experiment.name, experiment.to_json());
-    // prepare(experiment) would read the table again for every run; share one copy instead.
-    search::PreparedExperiment prepared;
-    prepared.space = space::make_search_space(experiment.space);
-    prepared.evaluator = std::make_unique<trainer::Nb201TableEvaluator>(shared, "cifar10_valid");
-    search::SearchLoop loop(store, id, experiment, prepared, db + ".artifacts");
-    loop.run();
-    trials = store.trials(id);
-    best = store.best_trial(id);
-  }
-  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db + suffix);
-
+  const auto trials =
+      bench::run_nb201_search(experiment_for(strategy, seed, options), shared, options.tmp);
   std::vector<Outcome> out;
   for (int budget : options.budgets) {
+    const auto reached = bench::reached_within(trials, budget);
+    if (!reached.best) throw InternalError(strategy.name + ": nothing completed within the budget");
     Outcome o;
-    const store::TrialRow* chosen = nullptr;
-    for (const auto& t : trials) {
-      const double c = t.result.epochs / 200.0;
-      if (o.cost + c > budget + 1e-9) break;
-      o.cost += c;
-      ++o.trials;
-      o.full_trials += t.result.epochs == 200 ? 1 : 0;
-      if (t.state != TrialState::kCompleted) continue;
-      // store.best_trial's order: most epochs, then accuracy, then the earlier trial.
-      if (!chosen || t.result.epochs > chosen->result.epochs ||
-          (t.result.epochs == chosen->result.epochs &&
-           t.result.val_accuracy > chosen->result.val_accuracy)) {
-        chosen = &t;
-      }
-    }
-    if (!chosen) throw InternalError(strategy.name + ": nothing completed within the budget");
-    if (budget == options.budgets.back() && best && best->id != chosen->id) {
-      throw InternalError(strategy.name + ": best_trial disagrees with the prefix choice");
-    }
-    o.chosen_valid = table.value(*table.find(chosen->arch_canonical), valid_column);
+    o.cost = reached.cost;
+    o.trials = reached.trials;
+    o.full_trials = reached.full_trials;
+    o.chosen_valid = table.value(*table.find(reached.best->arch_canonical), valid_column);
     out.push_back(o);
   }
   return out;
@@ -188,24 +142,10 @@ int run(Options& options) {
   for (const auto& strategy : options.strategies) {
     const auto started = std::chrono::steady_clock::now();
     std::vector<std::vector<Outcome>> runs(static_cast<size_t>(options.seeds));
-    std::vector<std::thread> workers;
-    std::vector<std::string> errors(static_cast<size_t>(options.jobs));
-    for (int j = 0; j < options.jobs; ++j) {
-      workers.emplace_back([&, j] {
-        try {
-          for (int s = j; s < options.seeds; s += options.jobs) {
-            runs[static_cast<size_t>(s)] =
-                run_one(strategy, static_cast<std::uint64_t>(s + 1), options, table, valid_column);
-          }
-        } catch (const std::exception& e) {
-          errors[static_cast<size_t>(j)] = e.what();
-        }
-      });
-    }
-    for (auto& w : workers) w.join();
-    for (const auto& e : errors) {
-      if (!e.empty()) throw InternalError(e);
-    }
+    bench::for_each_seed(options.seeds, options.jobs, [&](int s) {
+      runs[static_cast<size_t>(s)] =
+          run_one(strategy, static_cast<std::uint64_t>(s + 1), options, table, valid_column);
+    });
     auto& values = results[strategy.name];
     for (size_t b = 0; b < options.budgets.size(); ++b) {
       std::vector<double> v, trials, full, cost;
