@@ -252,6 +252,8 @@ class TrainingSession::Impl {
     on_batch_ = std::move(on_batch);
   }
 
+  void set_loss(LossFunction loss) { loss_ = std::move(loss); }
+
   bool channels_last() const { return channels_last_; }
   bool resident() const { return resident_; }
   std::int64_t steps_per_epoch() const { return steps_per_epoch_; }
@@ -343,9 +345,11 @@ class TrainingSession::Impl {
       {
         AutocastScope autocast(device_.type(), precision_);
         logits = network_.forward(x);
-        loss = at::cross_entropy_loss(logits.to(at::kFloat), y, {}, at::Reduction::Mean, -100,
-                                      config_.label_smoothing);
+        loss = loss_ ? loss_(x, logits.to(at::kFloat), y)
+                     : at::cross_entropy_loss(logits.to(at::kFloat), y, {}, at::Reduction::Mean,
+                                              -100, config_.label_smoothing);
       }
+      if (data_parallel_) data_parallel_->before_backward(local_len, len);
       (scaler_ ? scaler_->scale(loss) : loss).backward();
       loss_sum_.add_(loss.detach(), static_cast<double>(local_len));
       correct_.add_(logits.detach().argmax(1).eq(y).sum());
@@ -407,6 +411,7 @@ class TrainingSession::Impl {
   at::Tensor order_host_, order_, offsets_, flips_, params_;
   at::Tensor loss_sum_, correct_;
   std::function<void(const BatchProgress&)> on_batch_;
+  LossFunction loss_;
 };
 
 TrainingSession::TrainingSession(space::Network& network, const DataSplits& data,
@@ -420,6 +425,7 @@ EpochRecord TrainingSession::run_epoch() { return impl_->run_epoch(); }
 void TrainingSession::set_on_batch(std::function<void(const BatchProgress&)> on_batch) {
   impl_->set_on_batch(std::move(on_batch));
 }
+void TrainingSession::set_loss(LossFunction loss) { impl_->set_loss(std::move(loss)); }
 void TrainingSession::run_steps(std::int64_t count) { impl_->run_steps(count); }
 void TrainingSession::synchronize() const { impl_->synchronize(); }
 bool TrainingSession::channels_last() const { return impl_->channels_last(); }

@@ -65,6 +65,9 @@ class DataParallel {
   // This rank's part of a global batch: positions in `batch_indices` (the batch's sample
   // indices, int64 on the host), int64 on the host; may be empty.
   virtual at::Tensor local_positions(const at::Tensor& batch_indices) = 0;
+  // Right before backward (skipped when the local part is empty), with the sizes after_backward
+  // will get: gradient hooks may then start all-reduces while backward runs.
+  virtual void before_backward(std::int64_t /*local_size*/, std::int64_t /*global_size*/) {}
   // After backward (skipped when the local part is empty): every rank's gradients become those
   // of the global batch, from local gradients of the mean loss over `local_size` samples.
   virtual void after_backward(space::Network& network, std::int64_t local_size,
@@ -83,6 +86,12 @@ class DataParallel {
 // (bench/trainer_throughput --layouts both compares the two).
 bool default_channels_last(c10::Device device);
 
+// A training step's loss from the network's input batch (normalised and augmented, on the
+// device), its logits (float) and the labels: the mean over the batch (for distillation and
+// sparsity penalties; compress/). Unset: cross-entropy with the config's label smoothing.
+using LossFunction = std::function<at::Tensor(const at::Tensor& inputs, const at::Tensor& logits,
+                                              const at::Tensor& labels)>;
+
 // One trial's training state: the network on the device, optimizer, loss scaler, the resident
 // data and the RNG. train_network drives it epoch by epoch; benchmarks drive it step by step.
 class TrainingSession {
@@ -99,6 +108,8 @@ class TrainingSession {
   EpochRecord run_epoch();
   // Called by run_epoch after every step (null: not called); counts only, no device sync.
   void set_on_batch(std::function<void(const BatchProgress&)> on_batch);
+  // Replaces the training loss (validation stays cross-entropy).
+  void set_loss(LossFunction loss);
   // Runs `count` training steps, starting new epochs as needed, with no validation and no host
   // synchronisation (for benchmarks: pair with synchronize()).
   void run_steps(std::int64_t count);

@@ -1,10 +1,13 @@
 // scaling_bench: training throughput (images/s) of 1 vs N data-parallel ranks on CPU/Gloo, the
-// same model and the same global batch, one LibTorch thread per rank, on synthetic data.
+// same model and the same global batch, one LibTorch thread per rank, on synthetic data; and N
+// ranks with the gradient all-reduce after backward vs overlapped with it (started from gradient
+// hooks, bucket by bucket).
 //
-//   scaling_bench [--nproc N] [--steps S] [--batch B]
+//   scaling_bench [--nproc N] [--steps S] [--batch B] [--bucket-kb K]
 //
-// Without RANK in the environment it is the driver: it launches itself as 1 rank, then as N,
-// and prints both and the scaling efficiency (throughput_N / (N * throughput_1)).
+// Without RANK in the environment it is the driver: it launches itself as 1 rank, then as N with
+// the all-reduce after backward, then as N overlapped, and prints the three, the scaling
+// efficiency (throughput_N / (N * throughput_1)) and the overlapped/after ratio.
 #include <ATen/ATen.h>
 #include <torch/utils.h>
 
@@ -31,6 +34,8 @@ struct Args {
   int nproc = 2;
   int steps = 30;
   int batch = 128;
+  int bucket_kb = 64;  // this network's gradients are ~100 KB: several buckets to overlap
+  bool overlap = true;
   std::string out;
 };
 
@@ -40,7 +45,10 @@ void add_flags(CLI::App& app, Args& a) {
   bench::add_positive(app, "--nproc", a.nproc, "data-parallel ranks compared with one");
   bench::add_positive(app, "--steps", a.steps, "timed steps (after 3 warm-up steps)");
   bench::add_positive(app, "--batch", a.batch, "global batch size");
+  bench::add_positive(app, "--bucket-kb", a.bucket_kb, "gradient bucket size in KiB");
   app.add_option("--out", a.out, "where a rank writes its images/s (set by the driver)");
+  app.add_option("--overlap", a.overlap,
+                 "overlap the all-reduce with backward (set by the driver)");
 }
 
 // One rank: trains `steps` steps (after 3 warm-up steps) and rank 0 writes images/s to --out.
@@ -65,7 +73,10 @@ int rank_main(const Args& a) {
   auto network = space::build_network(space, space.parse("basic-d1-w16-k3/basic-d1-w32-k3"),
                                       data.shape, data.num_classes);
   dist::DistributedContext context(options, c10::Device(c10::kCPU));
-  dist::DataParallelHooks hooks(context, *network, 1);
+  dist::DataParallelOptions dp;
+  dp.bucket_bytes = static_cast<std::size_t>(a.bucket_kb) << 10;
+  dp.overlap = a.overlap;
+  dist::DataParallelHooks hooks(context, *network, 1, dp);
   trainer::TrainingSession session(*network, data, config, c10::Device(c10::kCPU), 1, {},
                                    options.world_size > 1 ? &hooks : nullptr);
   session.run_steps(3);
@@ -81,14 +92,17 @@ int rank_main(const Args& a) {
   return 0;
 }
 
-double run_ranks(const std::string& self, const Args& a, int nproc) {
+double run_ranks(const std::string& self, const Args& a, int nproc, bool overlap) {
   const auto out = std::filesystem::temp_directory_path() /
                    ("scaling_bench_" + std::to_string(::getpid()) + "_" + std::to_string(nproc));
   dist::LaunchSpec spec;
   spec.program = self;
   spec.nproc = nproc;
-  spec.args = {"--steps",   std::to_string(a.steps), "--batch", std::to_string(a.batch), "--out",
-               out.string()};
+  spec.args = {"--steps",     std::to_string(a.steps),
+               "--batch",     std::to_string(a.batch),
+               "--bucket-kb", std::to_string(a.bucket_kb),
+               "--overlap",   overlap ? "true" : "false",
+               "--out",       out.string()};
   dist::check_ranks(dist::launch_local(spec));
   double images_per_second = 0;
   std::ifstream(out) >> images_per_second;
@@ -100,12 +114,16 @@ double run_ranks(const std::string& self, const Args& a, int nproc) {
 int run(Args& a) {
   if (std::getenv("RANK") != nullptr) return rank_main(a);
   const auto self = std::filesystem::read_symlink("/proc/self/exe").string();
-  const double one = run_ranks(self, a, 1);
-  const double many = run_ranks(self, a, a.nproc);
+  const double one = run_ranks(self, a, 1, false);
+  const double many = run_ranks(self, a, a.nproc, false);
+  const double overlapped = run_ranks(self, a, a.nproc, true);
   std::printf("scaling_bench: CPU/Gloo, global batch %d, %d timed steps, 1 thread per rank\n",
               a.batch, a.steps);
   std::printf("  1 rank : %9.1f images/s\n", one);
-  std::printf("  %d ranks: %9.1f images/s\n", a.nproc, many);
+  std::printf("  %d ranks: %9.1f images/s (all-reduce after backward)\n", a.nproc, many);
+  std::printf("  %d ranks: %9.1f images/s (all-reduce overlapped, %d KiB buckets)\n", a.nproc,
+              overlapped, a.bucket_kb);
+  std::printf("  overlapped / after: %.3f\n", overlapped / many);
   std::printf("  scaling efficiency: %.1f%% (speed-up %.2fx of %d)\n",
               100.0 * many / (a.nproc * one), many / one, a.nproc);
   return 0;

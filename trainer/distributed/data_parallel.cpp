@@ -27,12 +27,16 @@ DataParallelHooks::DataParallelHooks(DistributedContext& context, space::Network
                                      std::uint64_t seed, const DataParallelOptions& options)
     : context_(context),
       sampler_(context.rank(), context.world_size(), seed, options.partition),
-      sync_(context, network.parameters(), options.bucket_bytes) {
+      sync_(context, network.parameters(), options.bucket_bytes, options.overlap) {
   broadcast_state(context, network);
 }
 
 at::Tensor DataParallelHooks::local_positions(const at::Tensor& batch_indices) {
   return sampler_.local_positions(batch_indices);
+}
+
+void DataParallelHooks::before_backward(std::int64_t local_size, std::int64_t global_size) {
+  sync_.prepare(static_cast<double>(local_size) / static_cast<double>(global_size));
 }
 
 void DataParallelHooks::after_backward(space::Network& /*network*/, std::int64_t local_size,

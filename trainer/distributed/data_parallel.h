@@ -20,6 +20,7 @@ namespace nasforge::trainer::distributed {
 struct DataParallelOptions {
   Partition partition = Partition::kContiguous;
   std::size_t bucket_bytes = kDefaultBucketBytes;
+  bool overlap = true;  // start bucket all-reduces from gradient hooks during backward
 };
 
 // The training loop's DataParallel hooks on a DistributedContext.
@@ -30,12 +31,14 @@ class DataParallelHooks : public DataParallel {
                     const DataParallelOptions& options = {});
 
   at::Tensor local_positions(const at::Tensor& batch_indices) override;
+  void before_backward(std::int64_t local_size, std::int64_t global_size) override;
   void after_backward(space::Network& network, std::int64_t local_size,
                       std::int64_t global_size) override;
   void all_reduce_sum(at::Tensor& values) override;
   EvalMetrics validate(
       std::int64_t size,
       const std::function<EvalMetrics(std::int64_t, std::int64_t)>& evaluate_range) override;
+  const GradientSync& gradient_sync() const { return sync_; }
 
  private:
   DistributedContext& context_;

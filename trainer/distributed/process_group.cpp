@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <mutex>
 
 namespace nasforge::trainer::distributed {
 
@@ -86,6 +87,8 @@ struct DistributedContext::Impl {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::Backend> backend;
   std::string name = "none";
+  std::mutex started_mutex;  // guards `started`: gradient hooks start collectives
+  std::vector<c10::intrusive_ptr<c10d::Work>> started;
 };
 
 DistributedContext::DistributedContext(const DistributedOptions& options, c10::Device device)
@@ -173,6 +176,32 @@ void DistributedContext::all_reduce_sum(std::vector<at::Tensor>& tensors) {
       pending.push_back(impl_->backend->allreduce(one));
     }
     for (auto& work : pending) work->wait(options_.timeout);
+  } catch (const std::exception& e) {
+    fail("all-reduce", e);
+  }
+}
+
+void DistributedContext::start_all_reduce_sum(const at::Tensor& tensor) {
+  if (!impl_->backend) return;
+  try {
+    std::vector<at::Tensor> one{tensor};
+    auto work = impl_->backend->allreduce(one);
+    const std::lock_guard lock(impl_->started_mutex);
+    impl_->started.push_back(std::move(work));
+  } catch (const std::exception& e) {
+    fail("all-reduce", e);
+  }
+}
+
+void DistributedContext::wait_started() {
+  if (!impl_->backend) return;
+  std::vector<c10::intrusive_ptr<c10d::Work>> started;
+  {
+    const std::lock_guard lock(impl_->started_mutex);
+    started.swap(impl_->started);
+  }
+  try {
+    for (auto& work : started) work->wait(options_.timeout);
   } catch (const std::exception& e) {
     fail("all-reduce", e);
   }

@@ -64,6 +64,11 @@ class DistributedContext {
   // buckets go over the wire back to back.
   void all_reduce_sum(std::vector<at::Tensor>& tensors);
   void all_reduce_sum(at::Tensor& tensor);
+  // Starts summing `tensor` over ranks in place and returns at once (any thread may call it, as
+  // gradient hooks do during backward); wait_started() waits for every one started so far. Every
+  // rank must start the same collectives in the same order.
+  void start_all_reduce_sum(const at::Tensor& tensor);
+  void wait_started();
   // Copies `tensor` of rank `root` into every rank's `tensor` (same shape and dtype everywhere).
   void broadcast(at::Tensor& tensor, int root = 0);
   // Rank `root`'s string on every rank (any length).

@@ -3,7 +3,10 @@
 // Errors go to --out + ".error" so that the test can read what a rank said.
 //
 //   dp_worker --out FILE [--epochs E] [--batch B] [--partition contiguous|hash]
-//             [--train-bn] [--die-at-step S]
+//             [--train-bn] [--die-at-step S] [--no-overlap]
+//
+// A rank also writes --out + ".buckets": how many bucket all-reduces its gradient hooks started
+// during backward, and how many started after it.
 //
 // BatchNorm layers are kept in inference mode unless --train-bn: with batch statistics, each rank
 // normalises by its own half of the batch (local statistics, as DDP without SyncBatchNorm), so
@@ -74,7 +77,7 @@ trainer::DataSplits synthetic() {
 int run(int argc, char** argv) {
   std::string out, partition = "contiguous";
   int epochs = 2, batch = 32, die_at = 0;
-  bool train_bn = false;
+  bool train_bn = false, overlap = true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -93,6 +96,8 @@ int run(int argc, char** argv) {
       die_at = std::stoi(value());
     else if (a == "--train-bn")
       train_bn = true;
+    else if (a == "--no-overlap")
+      overlap = false;
     else
       throw ConfigError("unknown argument " + a);
   }
@@ -123,6 +128,7 @@ int run(int argc, char** argv) {
       dist::DataParallelOptions dp;
       dp.partition = partition == "hash" ? dist::Partition::kHash : dist::Partition::kContiguous;
       dp.bucket_bytes = 4096;  // several buckets even for this small network
+      dp.overlap = overlap;
       hooks = std::make_unique<DyingHooks>(*context, *network, seed, dp, die_at);
     }
     trainer::train_network(*network, data, config, c10::Device(c10::kCPU), seed, {}, {},
@@ -132,6 +138,10 @@ int run(int argc, char** argv) {
     auto all = at::cat(flat).contiguous();
     std::ofstream f(out, std::ios::binary);
     f.write(static_cast<const char*>(all.data_ptr()), all.numel() * sizeof(float));
+    if (hooks) {
+      std::ofstream(out + ".buckets") << hooks->gradient_sync().started_in_backward() << " "
+                                      << hooks->gradient_sync().started_after_backward() << "\n";
+    }
     return 0;
   } catch (const std::exception& e) {
     std::ofstream(out + ".error") << e.what() << "\n";
