@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "app/commands.h"
+#include "app/compress_command.h"
 #include "app/data_command.h"
 #include "app/launch.h"
 #include "app/report_command.h"
@@ -26,7 +27,7 @@ namespace {
 namespace s = nasforge::search;
 
 constexpr const char* kCommands =
-    "run, launch, resume, status, trials, report, export, evaluate or data";
+    "run, launch, resume, status, trials, report, export, compress, evaluate or data";
 
 // What a command line can hold; each command reads its own fields. Numbers stay text until
 // checked (CLI11's own conversion would read "010" as octal).
@@ -45,6 +46,8 @@ struct Cli {
   CLI::App* report;
   CLI::Option* report_out;
   CLI::App* trials;
+  CLI::App* compress;
+  CompressFlags compress_flags;
   CLI::Option *interval, *trials_out;
   CLI::Option *run_db, *launch_db, *workers, *devices, *format, *path, *image_size, *channels;
 };
@@ -170,6 +173,56 @@ void build(Cli& c) {
                    "with torch and onnx), required fails, off skips it")
       ->type_name("required|auto|off");
 
+  c.compress =
+      command(app, v, "compress", "Prune and/or distil a recorded network, then export it",
+              "Loads the trial's weights and applies the methods in order: prune removes the\n"
+              "lowest-ranked inner channels of each block until --prune-ratio of the FLOPs (or\n"
+              "parameters) is gone, then fine-tunes --epochs; distill trains with the teacher's\n"
+              "soft labels (the pruned network, or the trial's architecture from scratch). Writes\n"
+              "DIR as `nasforge export` does (architecture.json with the per-layer widths,\n"
+              "weights.pt, metrics.json, model.py, model.safetensors, model.onnx) and records the\n"
+              "run (see `nasforge status`).");
+  auto& cf = c.compress_flags;
+  c.compress->add_option("--db", cf.db, "The search's database")->type_name("PATH")->required();
+  c.compress->add_option("--trial", cf.trial, "The trial to compress (default best)")
+      ->type_name("N|best");
+  c.compress->add_option("--out", cf.out, "The folder to write")->type_name("DIR")->required();
+  c.compress->add_option("--method", cf.methods, "prune (default), distill, or prune,distill")
+      ->type_name("LIST");
+  c.compress
+      ->add_option("--prune-ratio", cf.prune_ratio,
+                   "Fraction of the FLOPs or parameters to remove, in (0, 1) (default 0.5)")
+      ->type_name("R");
+  c.compress->add_option("--prune-target", cf.prune_target, "flops (default) or params")
+      ->type_name("flops|params");
+  c.compress
+      ->add_option("--ranking", cf.ranking,
+                   "l1 (filter L1 norm, default) or bn (BatchNorm |gamma|)")
+      ->type_name("l1|bn");
+  c.compress
+      ->add_option("--sparsity", cf.sparsity,
+                   "L1 penalty on the BatchNorm scales, trained --epochs before pruning\n"
+                   "(network slimming; needs --ranking bn; default 0: none)")
+      ->type_name("L");
+  c.compress->add_option("--epochs", cf.epochs, "Fine-tuning / distillation epochs (default 1)")
+      ->type_name("E");
+  c.compress
+      ->add_option("--lr", cf.learning_rate,
+                   "Learning rate (default: 0.1 x the search's to fine-tune a pruned\n"
+                   "network, the search's to train a student from scratch)")
+      ->type_name("LR");
+  c.compress->add_option("--teacher", cf.teacher, "The teacher trial for distill (default best)")
+      ->type_name("N|best");
+  c.compress
+      ->add_option("--teacher-db", cf.teacher_db, "The database of the teacher (default --db)")
+      ->type_name("PATH");
+  c.compress->add_option("--alpha", cf.alpha, "Weight of the teacher's soft labels (default 0.9)")
+      ->type_name("A");
+  c.compress->add_option("--temperature", cf.temperature, "Softmax temperature (default 4)")
+      ->type_name("T");
+  c.compress->add_option("--onnx", cf.onnx, "auto (default), required or off, as for export")
+      ->type_name("required|auto|off");
+
   c.report = command(app, v, "report", "Write an HTML report with plots (works while running)",
                      "Writes one self-contained HTML file (no network needed to view it): best so\n"
                      "far against trials and time, accuracy against parameters and FLOPs with the\n"
@@ -279,6 +332,8 @@ int dispatch(const Cli& c, std::ostream& out) {
     write_trials(v.db, v.table_format, v.per_epoch, c.trials_out->count() ? v.out : "", out);
   } else if (c.exporter->parsed()) {
     s::export_best(v.db, v.out, out, v.onnx);
+  } else if (c.compress->parsed()) {
+    run_compress(c.compress_flags, out);
   } else if (c.report->parsed()) {
     write_html_report(v.db, c.report_out->count() ? v.out : "", out);
   } else if (c.evaluate->parsed()) {

@@ -16,6 +16,7 @@
 #include "search/experiment.h"
 #include "search/progress_line.h"
 #include "search/search_loop.h"
+#include "space/modules/block_network.h"
 #include "space/modules/network.h"
 #include "store/sqlite_store.h"
 #include "store/writer_lease.h"
@@ -233,6 +234,17 @@ void print_status(const std::string& db_path, std::ostream& out) {
           << c.value << " (" << c.reason << ")\n";
     }
   }
+  const auto compressions = store.compressions(row.id);
+  if (!compressions.empty()) {
+    out << "compressions:\n";
+    for (const auto& c : compressions) {
+      out << "  " << c.id << ": trial " << c.parent_ordinal << " " << c.method << ", params "
+          << c.params << ", FLOPs " << c.flops << std::fixed << std::setprecision(2) << ", val acc "
+          << c.val_accuracy * 100 << "%";
+      if (c.test_accuracy) out << ", test acc " << *c.test_accuracy * 100 << "%";
+      out << std::setprecision(3) << ", " << c.latency_ms << " ms CPU, " << c.out_dir << "\n";
+    }
+  }
 }
 
 void export_best(const std::string& db_path, const std::string& out_dir, std::ostream& out,
@@ -339,7 +351,15 @@ double evaluate_exported(const std::string& model_dir, const std::string& split,
     throw DataError(spec.path + ": the dataset has no test split (an image folder needs test/, " +
                     "NumPy arrays x_test and y_test); evaluate --split validation instead");
   }
-  auto network = space::build_network(*space, arch, data.shape, data.num_classes);
+  // A compressed network (`nasforge compress`) says its pruned inner widths.
+  const auto* blocks = dynamic_cast<const space::BlockSpace*>(space.get());
+  auto network = model.contains("inner_widths") && blocks
+                     ? space::build_block_network(
+                           *blocks, arch,
+                           space::BlockWidths::from_json(model.at("inner_widths"),
+                                                         path.string() + ": inner_widths"),
+                           data.shape, data.num_classes)
+                     : space::build_network(*space, arch, data.shape, data.num_classes);
   trainer::load_weights(*network, (fs::path(model_dir) / "weights.pt").string());
   const auto metrics =
       trainer::evaluate_network(*network, split == "test" ? data.test : data.validation,

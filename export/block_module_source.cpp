@@ -12,9 +12,6 @@ namespace {
 
 using space::BlockType;
 
-// BottleneckBlock's inner width in block_network.cpp: max(out / 4, 4).
-int bottleneck_mid(int out) { return std::max(out / 4, 4); }
-
 constexpr const char* kConv = R"(
 
 def conv(in_channels, out_channels, kernel, stride=1):
@@ -40,13 +37,15 @@ class Projection(nn.Module):
 constexpr const char* kBasic = R"(
 
 class BasicBlock(nn.Module):
-    """ResNet basic block (He et al. 2016): conv-BN-ReLU, conv-BN, plus the shortcut, ReLU."""
+    """ResNet basic block (He et al. 2016): conv-BN-ReLU, conv-BN, plus the shortcut, ReLU.
+    mid_channels: the first conv's outputs (out_channels unless pruned)."""
 
-    def __init__(self, in_channels, out_channels, kernel, stride):
+    def __init__(self, in_channels, out_channels, kernel, stride, mid_channels=None):
         super().__init__()
-        self.conv1 = conv(in_channels, out_channels, kernel, stride)
-        self.bn1 = nn.BatchNorm2d(out_channels)
-        self.conv2 = conv(out_channels, out_channels, kernel)
+        mid_channels = out_channels if mid_channels is None else mid_channels
+        self.conv1 = conv(in_channels, mid_channels, kernel, stride)
+        self.bn1 = nn.BatchNorm2d(mid_channels)
+        self.conv2 = conv(mid_channels, out_channels, kernel)
         self.bn2 = nn.BatchNorm2d(out_channels)
         if stride != 1 or in_channels != out_channels:
             self.shortcut = Projection(in_channels, out_channels, stride)
@@ -63,15 +62,17 @@ constexpr const char* kBottleneck = R"(
 
 class BottleneckBlock(nn.Module):
     """ResNet bottleneck block: 1x1 to mid_channels, kxk (strided), 1x1 to out_channels, each
-    with BatchNorm (ReLU after the first two), plus the shortcut, ReLU."""
+    with BatchNorm (ReLU after the first two), plus the shortcut, ReLU. mid2_channels: the kxk
+    conv's outputs (mid_channels unless pruned)."""
 
-    def __init__(self, in_channels, mid_channels, out_channels, kernel, stride):
+    def __init__(self, in_channels, mid_channels, out_channels, kernel, stride, mid2_channels=None):
         super().__init__()
+        mid2_channels = mid_channels if mid2_channels is None else mid2_channels
         self.conv1 = conv(in_channels, mid_channels, 1)
         self.bn1 = nn.BatchNorm2d(mid_channels)
-        self.conv2 = conv(mid_channels, mid_channels, kernel, stride)
-        self.bn2 = nn.BatchNorm2d(mid_channels)
-        self.conv3 = conv(mid_channels, out_channels, 1)
+        self.conv2 = conv(mid_channels, mid2_channels, kernel, stride)
+        self.bn2 = nn.BatchNorm2d(mid2_channels)
+        self.conv3 = conv(mid2_channels, out_channels, 1)
         self.bn3 = nn.BatchNorm2d(out_channels)
         if stride != 1 or in_channels != out_channels:
             self.shortcut = Projection(in_channels, out_channels, stride)
@@ -90,17 +91,19 @@ constexpr const char* kDense = R"(
 class DenseStage(nn.Module):
     """DenseNet stage (Huang et al. 2017): optional 2x2 average pooling, `depth` BN-ReLU-conv
     layers that each add `growth` channels to the concatenated features, then a 1x1 transition
-    convolution with BatchNorm and ReLU to out_channels."""
+    convolution with BatchNorm and ReLU to out_channels. growths: each layer's growth (all
+    `growth` unless pruned)."""
 
-    def __init__(self, in_channels, depth, growth, out_channels, kernel, downsample):
+    def __init__(self, in_channels, depth, growth, out_channels, kernel, downsample, growths=None):
         super().__init__()
         self.downsample = downsample
         self.depth = depth
+        growths = [growth] * depth if growths is None else growths
         channels = in_channels
         for i in range(depth):
             self.add_module("bn%d" % i, nn.BatchNorm2d(channels))
-            self.add_module("conv%d" % i, conv(channels, growth, kernel))
-            channels += growth
+            self.add_module("conv%d" % i, conv(channels, growths[i], kernel))
+            channels += growths[i]
         self.transition = conv(channels, out_channels, 1)
         self.transition_bn = nn.BatchNorm2d(out_channels)
 
@@ -116,8 +119,12 @@ class DenseStage(nn.Module):
 }  // namespace
 
 std::string block_network_source(const space::BlockSpace& space, const space::Architecture& arch,
-                                 const ModelSpec& spec) {
+                                 const ModelSpec& spec, const space::BlockWidths* widths) {
   const auto stages = space.stages(arch);
+  // Inner widths that differ from the architecture's (a pruned network) become keywords.
+  const auto defaults = space::BlockWidths::defaults(space, arch);
+  if (widths) widths->check(space, arch, "model.py: inner widths");
+  const auto& inner = widths ? *widths : defaults;
   std::set<BlockType> used;
   for (const auto& st : stages) used.insert(st.block);
 
@@ -134,8 +141,14 @@ std::string block_network_source(const space::BlockSpace& space, const space::Ar
     if (st.block == BlockType::kDense) {
       init << "        self." << prefix << " = DenseStage(" << channels << ", depth=" << st.depth
            << ", growth=" << st.growth_rate << ", out_channels=" << st.width
-           << ", kernel=" << st.kernel << ", downsample=" << (stride == 2 ? "True" : "False")
-           << ")\n";
+           << ", kernel=" << st.kernel << ", downsample=" << (stride == 2 ? "True" : "False");
+      if (inner.stages[s] != defaults.stages[s]) {
+        init << ", growths=[";
+        for (size_t i = 0; i < inner.stages[s].size(); ++i)
+          init << (i ? ", " : "") << inner.stages[s][i][0];
+        init << "]";
+      }
+      init << ")\n";
       forward << "        x = self." << prefix << "(x)\n";
       channels = st.width;
       continue;
@@ -144,13 +157,20 @@ std::string block_network_source(const space::BlockSpace& space, const space::Ar
       const int block_stride = b == 0 ? stride : 1;
       const auto name = prefix + "_block" + std::to_string(b);
       init << "        self." << name << " = ";
+      const auto& unit = inner.stages[s][static_cast<size_t>(b)];
+      const auto& unit_default = defaults.stages[s][static_cast<size_t>(b)];
       if (st.block == BlockType::kBasic) {
         init << "BasicBlock(" << channels << ", " << st.width;
       } else {
-        init << "BottleneckBlock(" << channels << ", " << bottleneck_mid(st.width) << ", "
-             << st.width;
+        init << "BottleneckBlock(" << channels << ", " << unit[0] << ", " << st.width;
       }
-      init << ", kernel=" << st.kernel << ", stride=" << block_stride << ")\n";
+      init << ", kernel=" << st.kernel << ", stride=" << block_stride;
+      if (st.block == BlockType::kBasic && unit[0] != unit_default[0]) {
+        init << ", mid_channels=" << unit[0];
+      } else if (st.block == BlockType::kBottleneck && unit[1] != unit[0]) {
+        init << ", mid2_channels=" << unit[1];
+      }
+      init << ")\n";
       forward << "        x = self." << name << "(x)\n";
       channels = st.width;
     }

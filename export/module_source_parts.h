@@ -5,6 +5,7 @@
 
 #include "export/pytorch_module.h"
 #include "space/block_space.h"
+#include "space/block_widths.h"
 #include "space/nb201_space.h"
 
 namespace nasforge::exporter::detail {
@@ -26,8 +27,9 @@ std::string module_loader();
 
 // The classes of a BlockSpace network (space/modules/block_network.cpp) and of a NAS-Bench-201
 // network (space/modules/nb201_network.cpp), ending with `class Network`.
+// `widths`: the inner widths of a pruned network (null: the architecture's).
 std::string block_network_source(const space::BlockSpace& space, const space::Architecture& arch,
-                                 const ModelSpec& spec);
+                                 const ModelSpec& spec, const space::BlockWidths* widths = nullptr);
 std::string nb201_network_source(const space::Nb201Space& space, const space::Architecture& arch,
                                  const ModelSpec& spec);
 

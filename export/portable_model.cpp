@@ -18,13 +18,14 @@ OnnxMode parse_onnx_mode(const std::string& text, const std::string& where) {
 PortableModelReport write_portable_model(const space::SearchSpace& space,
                                          const space::Architecture& arch, space::Network& network,
                                          const ModelSpec& spec, const std::string& directory,
-                                         OnnxMode onnx, const PythonConfig& python) {
+                                         OnnxMode onnx, const PythonConfig& python,
+                                         const space::BlockWidths* widths) {
   namespace fs = std::filesystem;
   fs::create_directories(directory);
   write_safetensors(
       (fs::path(directory) / "model.safetensors").string(), module_state(network),
       {{"format", "pt"}, {"space", space.type()}, {"architecture", arch.canonical()}});
-  const auto source = pytorch_module_source(space, arch, spec);
+  const auto source = pytorch_module_source(space, arch, spec, widths);
   const auto py_path = fs::path(directory) / "model.py";
   {
     std::ofstream out(py_path, std::ios::trunc);

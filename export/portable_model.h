@@ -23,11 +23,13 @@ struct PortableModelReport {
 // Writes `directory`/model.py and model.safetensors for `network` (a network of `arch` in
 // `space`, built for spec.shape and spec.num_classes, any device), then model.onnx as `onnx`
 // says. Throws Error when model.onnx is required and cannot be made, DataError when a file
-// cannot be written.
+// cannot be written. `widths`: the inner widths of a pruned block network (null: the
+// architecture's).
 PortableModelReport write_portable_model(const space::SearchSpace& space,
                                          const space::Architecture& arch, space::Network& network,
                                          const ModelSpec& spec, const std::string& directory,
                                          OnnxMode onnx,
-                                         const PythonConfig& python = default_python());
+                                         const PythonConfig& python = default_python(),
+                                         const space::BlockWidths* widths = nullptr);
 
 }  // namespace nasforge::exporter

@@ -149,10 +149,13 @@ def read_safetensors(path):
 }  // namespace detail
 
 std::string pytorch_module_source(const space::SearchSpace& space, const space::Architecture& arch,
-                                  const ModelSpec& spec) {
+                                  const ModelSpec& spec, const space::BlockWidths* widths) {
   std::string body;
   if (const auto* blocks = dynamic_cast<const space::BlockSpace*>(&space)) {
-    body = detail::block_network_source(*blocks, arch, spec);
+    body = detail::block_network_source(*blocks, arch, spec, widths);
+  } else if (widths) {
+    throw ConfigError("model.py: inner widths are for block networks, not space '" + space.type() +
+                      "'");
   } else if (const auto* nb201 = dynamic_cast<const space::Nb201Space*>(&space)) {
     body = detail::nb201_network_source(*nb201, arch, spec);
   } else {

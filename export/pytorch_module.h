@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "space/architecture.h"
+#include "space/block_widths.h"
 #include "space/modules/network.h"
 #include "space/search_space.h"
 
@@ -22,8 +23,10 @@ struct ModelSpec {
 };
 
 // The source of model.py for `arch` in `space` (blocks or nb201); throws InternalError for a
-// space with no generator.
+// space with no generator. `widths`: a pruned block network's inner widths (null: the
+// architecture's; ConfigError for another space).
 std::string pytorch_module_source(const space::SearchSpace& space, const space::Architecture& arch,
-                                  const ModelSpec& spec);
+                                  const ModelSpec& spec,
+                                  const space::BlockWidths* widths = nullptr);
 
 }  // namespace nasforge::exporter

@@ -64,6 +64,24 @@ struct DataReportRow {
   double recorded_at = 0;
 };
 
+// One run of `nasforge compress`: which trial it started from, what it did (methods in order,
+// e.g. "prune+distill", with their settings) and what came out.
+struct CompressionRow {
+  std::int64_t id = 0;
+  std::int64_t experiment_id = 0;
+  std::int64_t parent_ordinal = 0;  // the trial compressed
+  std::string method;
+  nlohmann::json settings = nlohmann::json::object();
+  std::int64_t params = 0;
+  std::int64_t flops = 0;
+  std::int64_t model_bytes = 0;  // model.safetensors
+  double val_accuracy = 0;
+  std::optional<double> test_accuracy;  // none when the data set has no test split
+  double latency_ms = 0;                // CPU, batch 1
+  std::string out_dir;
+  double created_at = 0;
+};
+
 // Controller state as the controller gave it (CBOR bytes), with the number of trials it has seen.
 struct ControllerSnapshot {
   std::int64_t step = 0;

@@ -109,6 +109,24 @@ UPDATE trials SET kind = 'extension', parent_ordinal = json_extract(hparams, '$.
   WHERE EXISTS (SELECT 1 FROM hyperparams h
                 WHERE h.trial_id = trials.id AND h.reason LIKE 'extend:%');
 )sql",
+    // v4: compression runs (pruning, distillation) of recorded trials.
+    R"sql(
+CREATE TABLE compressions (
+  id INTEGER PRIMARY KEY,
+  experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+  parent_ordinal INTEGER NOT NULL,
+  method TEXT NOT NULL,
+  settings TEXT NOT NULL DEFAULT '{}',
+  params INTEGER NOT NULL,
+  flops INTEGER NOT NULL,
+  model_bytes INTEGER NOT NULL,
+  val_accuracy REAL NOT NULL,
+  test_accuracy REAL,
+  latency_ms REAL NOT NULL,
+  out_dir TEXT NOT NULL,
+  created_at REAL NOT NULL
+);
+)sql",
 };
 
 std::int64_t pragma_int(detail::Connection& connection, const char* pragma) {

@@ -17,7 +17,7 @@ namespace nasforge::store {
 
 class SqliteStore {
  public:
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Creates a new database; throws StoreError if the file already exists.
   static SqliteStore create(const std::string& path);
@@ -61,6 +61,10 @@ class SqliteStore {
   // The data report of the experiment's latest load (a resume records it again, replacing it).
   void record_data_report(std::int64_t experiment_id, const DataReportRow& report);
   std::optional<DataReportRow> data_report(std::int64_t experiment_id) const;
+
+  // Compression runs (store/compressions.cpp): one row each, oldest first.
+  std::int64_t record_compression(const CompressionRow& row);
+  std::vector<CompressionRow> compressions(std::int64_t experiment_id) const;
 
   int schema_version() const;
 

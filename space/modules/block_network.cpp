@@ -39,14 +39,15 @@ class Projection : public torch::nn::Module {
 
 class BasicBlock : public Layer {
  public:
-  BasicBlock(Cursor& c, int out, int kernel, int stride) {
+  // `mid`: conv1's outputs (`out` unless pruned).
+  BasicBlock(Cursor& c, int out, int mid, int kernel, int stride) {
     const int h = conv_out(c.height, kernel, stride), w = conv_out(c.width, kernel, stride);
-    conv1_ = register_module("conv1", make_conv(c.channels, out, kernel, stride));
-    bn1_ = register_module("bn1", torch::nn::BatchNorm2d(out));
-    conv2_ = register_module("conv2", make_conv(out, out, kernel));
+    conv1_ = register_module("conv1", make_conv(c.channels, mid, kernel, stride));
+    bn1_ = register_module("bn1", torch::nn::BatchNorm2d(mid));
+    conv2_ = register_module("conv2", make_conv(mid, out, kernel));
     bn2_ = register_module("bn2", torch::nn::BatchNorm2d(out));
-    c.cost->conv(c.channels, out, kernel, h, w);
-    c.cost->conv(out, out, kernel, h, w);
+    c.cost->conv(c.channels, mid, kernel, h, w);
+    c.cost->conv(mid, out, kernel, h, w);
     if (stride != 1 || c.channels != out) {
       shortcut_ = register_module("shortcut", std::make_shared<Projection>(c, out, stride));
       c.cost->conv(c.channels, out, 1, h, w);
@@ -67,19 +68,18 @@ class BasicBlock : public Layer {
 
 class BottleneckBlock : public Layer {
  public:
-  static constexpr int kExpansion = 4;
-  BottleneckBlock(Cursor& c, int out, int kernel, int stride) {
-    const int mid = std::max(out / kExpansion, 4);
+  // `mid1`, `mid2`: conv1's and conv2's outputs (both max(out / 4, 4) unless pruned).
+  BottleneckBlock(Cursor& c, int out, int mid1, int mid2, int kernel, int stride) {
     const int h = conv_out(c.height, kernel, stride), w = conv_out(c.width, kernel, stride);
-    conv1_ = register_module("conv1", make_conv(c.channels, mid, 1));
-    bn1_ = register_module("bn1", torch::nn::BatchNorm2d(mid));
-    conv2_ = register_module("conv2", make_conv(mid, mid, kernel, stride));
-    bn2_ = register_module("bn2", torch::nn::BatchNorm2d(mid));
-    conv3_ = register_module("conv3", make_conv(mid, out, 1));
+    conv1_ = register_module("conv1", make_conv(c.channels, mid1, 1));
+    bn1_ = register_module("bn1", torch::nn::BatchNorm2d(mid1));
+    conv2_ = register_module("conv2", make_conv(mid1, mid2, kernel, stride));
+    bn2_ = register_module("bn2", torch::nn::BatchNorm2d(mid2));
+    conv3_ = register_module("conv3", make_conv(mid2, out, 1));
     bn3_ = register_module("bn3", torch::nn::BatchNorm2d(out));
-    c.cost->conv(c.channels, mid, 1, c.height, c.width);
-    c.cost->conv(mid, mid, kernel, h, w);
-    c.cost->conv(mid, out, 1, h, w);
+    c.cost->conv(c.channels, mid1, 1, c.height, c.width);
+    c.cost->conv(mid1, mid2, kernel, h, w);
+    c.cost->conv(mid2, out, 1, h, w);
     if (stride != 1 || c.channels != out) {
       shortcut_ = register_module("shortcut", std::make_shared<Projection>(c, out, stride));
       c.cost->conv(c.channels, out, 1, h, w);
@@ -101,18 +101,19 @@ class BottleneckBlock : public Layer {
 
 // A DenseNet stage: optional 2x2 average pooling, `depth` BN-ReLU-Conv layers that each add
 // `growth` channels to the concatenated features, then a 1x1 transition to `out` channels.
+// `growths` holds each layer's growth (all the growth rate unless pruned).
 class DenseStage : public Layer {
  public:
-  DenseStage(Cursor& c, int depth, int growth, int out, int kernel, bool downsample)
+  DenseStage(Cursor& c, const std::vector<int>& growths, int out, int kernel, bool downsample)
       : downsample_(downsample) {
     if (downsample_) c = {c.channels, c.height / 2, c.width / 2, c.cost};
     int channels = c.channels;
-    for (int i = 0; i < depth; ++i) {
+    for (size_t i = 0; i < growths.size(); ++i) {
       const auto index = std::to_string(i);
       bns_.push_back(register_module("bn" + index, torch::nn::BatchNorm2d(channels)));
-      convs_.push_back(register_module("conv" + index, make_conv(channels, growth, kernel)));
-      c.cost->conv(channels, growth, kernel, c.height, c.width);
-      channels += growth;
+      convs_.push_back(register_module("conv" + index, make_conv(channels, growths[i], kernel)));
+      c.cost->conv(channels, growths[i], kernel, c.height, c.width);
+      channels += growths[i];
     }
     transition_ = register_module("transition", make_conv(channels, out, 1));
     transition_bn_ = register_module("transition_bn", torch::nn::BatchNorm2d(out));
@@ -138,8 +139,8 @@ class DenseStage : public Layer {
 
 class BlockNetwork : public Network {
  public:
-  BlockNetwork(const BlockSpace& space, const Architecture& arch, const InputShape& input,
-               int num_classes) {
+  BlockNetwork(const BlockSpace& space, const Architecture& arch, const BlockWidths& widths,
+               const InputShape& input, int num_classes) {
     CostCounter cost;
     Cursor c{input.channels, input.height, input.width, &cost};
     stem_ = register_module("stem", make_conv(input.channels, space.stem_width(), 3));
@@ -159,17 +160,28 @@ class BlockNetwork : public Network {
       }
       const std::string prefix = "stage" + std::to_string(s);
       // No default: a new block type must be handled here (-Wswitch says where).
+      const auto& inner = widths.stages[s];
       switch (st.block) {
         case BlockType::kBasic:
-          add_residual_blocks<BasicBlock>(prefix, c, st, stride);
+          for (int b = 0; b < st.depth; ++b) {
+            add(prefix + "_block" + std::to_string(b),
+                std::make_shared<BasicBlock>(c, st.width, inner[b][0], st.kernel,
+                                             b == 0 ? stride : 1));
+          }
           break;
         case BlockType::kBottleneck:
-          add_residual_blocks<BottleneckBlock>(prefix, c, st, stride);
+          for (int b = 0; b < st.depth; ++b) {
+            add(prefix + "_block" + std::to_string(b),
+                std::make_shared<BottleneckBlock>(c, st.width, inner[b][0], inner[b][1], st.kernel,
+                                                  b == 0 ? stride : 1));
+          }
           break;
-        case BlockType::kDense:
-          add(prefix, std::make_shared<DenseStage>(c, st.depth, st.growth_rate, st.width, st.kernel,
-                                                   stride == 2));
+        case BlockType::kDense: {
+          std::vector<int> growths;
+          for (const auto& unit : inner) growths.push_back(unit[0]);
+          add(prefix, std::make_shared<DenseStage>(c, growths, st.width, st.kernel, stride == 2));
           break;
+        }
       }
     }
     head_ = register_module("head", torch::nn::Linear(c.channels, num_classes));
@@ -189,16 +201,6 @@ class BlockNetwork : public Network {
     layers_.push_back(register_module(name, std::move(layer)));
   }
 
-  // `depth` residual blocks; only the first one changes the stride.
-  template <typename Block>
-  void add_residual_blocks(const std::string& prefix, Cursor& c, const StageChoice& st,
-                           int stride) {
-    for (int b = 0; b < st.depth; ++b) {
-      add(prefix + "_block" + std::to_string(b),
-          std::make_shared<Block>(c, st.width, st.kernel, b == 0 ? stride : 1));
-    }
-  }
-
   torch::nn::Conv2d stem_{nullptr};
   torch::nn::BatchNorm2d stem_bn_{nullptr};
   std::vector<std::shared_ptr<Layer>> layers_;
@@ -209,7 +211,15 @@ class BlockNetwork : public Network {
 
 std::shared_ptr<Network> build_block_network(const BlockSpace& space, const Architecture& arch,
                                              const InputShape& input, int num_classes) {
-  return std::make_shared<BlockNetwork>(space, arch, input, num_classes);
+  return std::make_shared<BlockNetwork>(space, arch, BlockWidths::defaults(space, arch), input,
+                                        num_classes);
+}
+
+std::shared_ptr<Network> build_block_network(const BlockSpace& space, const Architecture& arch,
+                                             const BlockWidths& widths, const InputShape& input,
+                                             int num_classes) {
+  widths.check(space, arch, "inner widths");
+  return std::make_shared<BlockNetwork>(space, arch, widths, input, num_classes);
 }
 
 }  // namespace nasforge::space

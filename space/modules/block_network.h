@@ -4,11 +4,17 @@
 #include <memory>
 
 #include "space/block_space.h"
+#include "space/block_widths.h"
 #include "space/modules/network.h"
 
 namespace nasforge::space {
 
 std::shared_ptr<Network> build_block_network(const BlockSpace& space, const Architecture& arch,
                                              const InputShape& input, int num_classes);
+// The same network with the inner widths of `widths` (a pruned network); throws ConfigError when
+// they do not fit the architecture.
+std::shared_ptr<Network> build_block_network(const BlockSpace& space, const Architecture& arch,
+                                             const BlockWidths& widths, const InputShape& input,
+                                             int num_classes);
 
 }  // namespace nasforge::space

@@ -28,9 +28,12 @@ inline void sql(const std::string& path, const std::string& statement) {
   sqlite3_close(db);
 }
 
-// What schema v3 added; a database without it is what nasforge v2 left.
+// What schema v4 added; a database without it is what nasforge v3 left.
+inline const char* kDropSchemaV4 = "DROP TABLE compressions;";
+
+// What schemas v3 and v4 added; a database without it is what nasforge v2 left.
 inline const char* kDropSchemaV3 =
-    "DROP TABLE trial_metrics; DROP TABLE writer_lease; ALTER TABLE trials DROP COLUMN kind; "
-    "ALTER TABLE trials DROP COLUMN parent_ordinal;";
+    "DROP TABLE compressions; DROP TABLE trial_metrics; DROP TABLE writer_lease; "
+    "ALTER TABLE trials DROP COLUMN kind; ALTER TABLE trials DROP COLUMN parent_ordinal;";
 
 }  // namespace nasforge::testing
