@@ -27,7 +27,8 @@ DataParallelHooks::DataParallelHooks(DistributedContext& context, space::Network
                                      std::uint64_t seed, const DataParallelOptions& options)
     : context_(context),
       sampler_(context.rank(), context.world_size(), seed, options.partition),
-      sync_(context, network.parameters(), options.bucket_bytes, options.overlap) {
+      sync_(context, network.parameters(), options.bucket_bytes,
+            options.overlap.value_or(context.device().is_cuda())) {
   broadcast_state(context, network);
 }
 

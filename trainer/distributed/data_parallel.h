@@ -20,7 +20,10 @@ namespace nasforge::trainer::distributed {
 struct DataParallelOptions {
   Partition partition = Partition::kContiguous;
   std::size_t bucket_bytes = kDefaultBucketBytes;
-  bool overlap = true;  // start bucket all-reduces from gradient hooks during backward
+  // Start bucket all-reduces from gradient hooks during backward. Unset: on CUDA devices (where
+  // NCCL runs on its own stream, as DDP), off on the CPU, where Gloo's threads compete with
+  // backward for the same cores (scaling_bench on 2 cores: 0.95x of the all-reduce after it).
+  std::optional<bool> overlap;
 };
 
 // The training loop's DataParallel hooks on a DistributedContext.
