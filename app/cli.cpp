@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <iostream>
 #include <optional>
 #include <ostream>
@@ -35,6 +36,7 @@ struct Values {
   std::string config, db, out, onnx = "auto", model, split = "test", devices, workers, nproc;
   std::string format, path, image_size, channels;
   std::string interval = "2", table_format = "csv";
+  std::string max_params, max_flops;
   bool quiet = false, watch = false, per_epoch = false;
 };
 
@@ -49,6 +51,7 @@ struct Cli {
   CLI::App* compress;
   CompressFlags compress_flags;
   CLI::Option *interval, *trials_out;
+  CLI::Option *max_params, *max_flops;
   CLI::Option *run_db, *launch_db, *workers, *devices, *format, *path, *image_size, *channels;
 };
 
@@ -83,6 +86,31 @@ CLI::Validator positive_seconds() {
         return "";
       },
       "");
+}
+
+// A parameter or FLOP limit: a positive whole number (1500000 or 1.5e6).
+CLI::Validator count_limit() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        size_t used = 0;
+        double value = 0;
+        try {
+          value = std::stod(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != text.size() || !(value >= 1) || value > 9e18 ||
+            value != static_cast<double>(static_cast<std::int64_t>(value))) {
+          return "'" + text + "': expected a positive whole number (e.g. 1500000 or 1.5e6)";
+        }
+        return "";
+      },
+      "");
+}
+
+std::optional<std::int64_t> count(const CLI::Option* option, const std::string& text) {
+  if (option->count() == 0) return std::nullopt;
+  return static_cast<std::int64_t>(std::stod(text));  // count_limit checked it
 }
 
 CLI::App* command(CLI::App& app, Values& v, const std::string& name, const std::string& summary,
@@ -164,7 +192,8 @@ void build(Cli& c) {
               "Writes DIR/architecture.json (re-loadable), DIR/weights.pt and DIR/metrics.json\n"
               "with the test-set accuracy of the best trial; for a trained network also\n"
               "DIR/model.py and DIR/model.safetensors (PyTorch, no nasforge needed) and\n"
-              "DIR/model.onnx.");
+              "DIR/model.onnx. The best is the search's (the highest reward under an\n"
+              "\"objective\"); --max-params/--max-flops pick the best within the limits.");
   c.exporter->add_option("--db", v.db, "The search's database")->type_name("PATH")->required();
   c.exporter->add_option("--out", v.out, "The folder to write")->type_name("DIR")->required();
   c.exporter
@@ -172,6 +201,16 @@ void build(Cli& c) {
                    "auto (default) warns when model.onnx cannot be made (no Python\n"
                    "with torch and onnx), required fails, off skips it")
       ->type_name("required|auto|off");
+  c.max_params = c.exporter
+                     ->add_option("--max-params", v.max_params,
+                                  "Export the best trial with at most N parameters")
+                     ->type_name("N")
+                     ->check(count_limit());
+  c.max_flops = c.exporter
+                    ->add_option("--max-flops", v.max_flops,
+                                 "Export the best trial with at most N multiply-adds per input")
+                    ->type_name("N")
+                    ->check(count_limit());
 
   c.compress =
       command(app, v, "compress", "Prune and/or distil a recorded network, then export it",
@@ -331,7 +370,10 @@ int dispatch(const Cli& c, std::ostream& out) {
   } else if (c.trials->parsed()) {
     write_trials(v.db, v.table_format, v.per_epoch, c.trials_out->count() ? v.out : "", out);
   } else if (c.exporter->parsed()) {
-    s::export_best(v.db, v.out, out, v.onnx);
+    s::ExportLimits limits;
+    limits.max_params = count(c.max_params, v.max_params);
+    limits.max_flops = count(c.max_flops, v.max_flops);
+    s::export_best(v.db, v.out, out, v.onnx, limits);
   } else if (c.compress->parsed()) {
     run_compress(c.compress_flags, out);
   } else if (c.report->parsed()) {

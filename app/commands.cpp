@@ -8,6 +8,7 @@
 #include <optional>
 #include <ostream>
 
+#include "app/cost_output.h"
 #include "app/report.h"
 #include "common/errors.h"
 #include "common/log.h"
@@ -42,11 +43,14 @@ void print_summary(store::SqliteStore& store, std::int64_t experiment_id,
                    const Experiment& experiment, double seconds, std::ostream& out) {
   const auto trials = store.trials(experiment_id);
   print_trial_table(trials, out);
-  if (const auto best = store.best_trial(experiment_id)) {
+  print_cost_summary(store, experiment_id, experiment, out);
+  if (const auto best = search_best(store, experiment_id, experiment)) {
     out << std::fixed << std::setprecision(2) << "best: trial " << best->ordinal << ", val acc "
-        << best->result.val_accuracy * 100 << "%, " << best->arch_canonical << "\n";
+        << best->result.val_accuracy * 100 << "%" << reward_text(experiment, *best) << ", "
+        << best->arch_canonical << "\n";
   } else {
-    out << "best: none (no trial completed)\n";
+    out << "best: none (no trial completed" << (experiment.objective ? " with a reward" : "")
+        << ")\n";
   }
   out << "trials: " << trials.size();
   if (experiment.budget.trials < kNoTrialLimit) out << " of " << experiment.budget.trials;
@@ -248,13 +252,12 @@ void print_status(const std::string& db_path, std::ostream& out) {
 }
 
 void export_best(const std::string& db_path, const std::string& out_dir, std::ostream& out,
-                 const std::string& onnx) {
+                 const std::string& onnx, const ExportLimits& limits) {
   const auto onnx_mode = exporter::parse_onnx_mode(onnx, "export: --onnx");
   auto store = store::SqliteStore::open(db_path);
   const auto row = store.experiment();
-  const auto best = store.best_trial(row.id);
-  if (!best) throw StoreError(db_path + ": no completed trial to export");
   const auto experiment = Experiment::from_json(row.config, db_path + ": experiment config");
+  const auto best = std::optional(best_within(store, row.id, experiment, limits));
   const auto space = space::make_search_space(experiment.space);
   const auto arch = space->from_json(best->arch);
   fs::create_directories(out_dir);
@@ -269,6 +272,14 @@ void export_best(const std::string& db_path, const std::string& out_dir, std::os
                           {"params", best->result.params},
                           {"flops", best->result.flops}};
   nlohmann::json metrics = {{"val_accuracy", best->result.val_accuracy}};
+  if (const auto reward = best->result.metrics.find(Objective::kRewardMetric);
+      reward != best->result.metrics.end()) {
+    metrics["reward"] = reward->second;
+  }
+  if (const auto latency = best->result.metrics.find(Objective::kLatencyMetric);
+      latency != best->result.metrics.end()) {
+    metrics["latency_ms"] = latency->second;
+  }
   std::pair<std::shared_ptr<space::Network>, exporter::ModelSpec> trained;
   if (experiment.trains()) {
     const auto data = trainer::load_splits(experiment.dataset);

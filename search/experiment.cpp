@@ -16,9 +16,10 @@ namespace fs = std::filesystem;
 
 Experiment Experiment::from_json(const nlohmann::json& j, const std::string& where) {
   cfg::require_object(j, where);
-  cfg::reject_unknown_keys(j, where,
-                           {"name", "seed", "budget", "space", "controller", "evaluator", "dataset",
-                            "training", "adaptive", "early_stopping", "fidelity", "parallel"});
+  cfg::reject_unknown_keys(
+      j, where,
+      {"name", "seed", "budget", "space", "controller", "evaluator", "dataset", "training",
+       "adaptive", "early_stopping", "fidelity", "parallel", "objective"});
   Experiment e;
   e.name = cfg::required<std::string>(j, "name", where);
   e.seed = cfg::optional<std::uint64_t>(j, "seed", where, 0);
@@ -75,6 +76,14 @@ Experiment Experiment::from_json(const nlohmann::json& j, const std::string& whe
   if (j.contains("parallel")) {
     e.parallel = ParallelOptions::from_json(j.at("parallel"), where + ".parallel");
   }
+  if (j.contains("objective")) {
+    e.objective = Objective::from_json(j.at("objective"), where + ".objective");
+    if (e.objective->cost == Objective::kLatencyMetric && evaluator_type != "train") {
+      throw ConfigError(where +
+                        ".objective.cost: latency_ms is measured on a trained network; the " +
+                        evaluator_type + " evaluator has none (use params or flops)");
+    }
+  }
   if (j.contains("fidelity")) {
     e.fidelity = FidelityOptions::from_json(j.at("fidelity"), where + ".fidelity");
     if (evaluator_type == trainer::Nb201TableEvaluator::kType) {
@@ -114,6 +123,7 @@ nlohmann::json Experiment::to_json() const {
   if (adaptive) j["adaptive"] = adaptive->to_json();
   if (early_stopping) j["early_stopping"] = early_stopping->to_json();
   if (fidelity) j["fidelity"] = fidelity->to_json();
+  if (objective) j["objective"] = objective->to_json();
   if (parallel.workers > 1 || !parallel.devices.empty()) j["parallel"] = parallel.to_json();
   if (trains()) {
     j["dataset"] = dataset.to_json();

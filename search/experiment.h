@@ -9,6 +9,7 @@
 
 #include "search/early_stopping.h"
 #include "search/fidelity.h"
+#include "search/objective.h"
 #include "search/parallel_options.h"
 #include "search/pbt.h"
 #include "trainer/dataset.h"
@@ -39,6 +40,7 @@ struct Experiment {
   std::optional<EarlyStoppingOptions> early_stopping;  // "early_stopping": prune bad curves
   std::optional<FidelityOptions> fidelity;             // "fidelity": successive halving/Hyperband
   ParallelOptions parallel;                            // "parallel": trials side by side
+  std::optional<Objective> objective;  // "objective": accuracy against cost (MnasNet's reward)
 
   bool trains() const { return evaluator.value("type", "train") == "train"; }
   // Epochs of a full-fidelity evaluation: the last rung, else the training epochs (200 on the

@@ -86,7 +86,7 @@ TrialPlan Planner::new_candidate(std::int64_t ordinal,
       const auto& t = history.at(i);
       if (t.state != TrialState::kCompleted) continue;
       if (experiment_.fidelity && t.epochs != experiment_.fidelity->rungs.front()) continue;
-      members.push_back({i, t.val_accuracy, t.hparams});
+      members.push_back({i, t.score, t.hparams});
     }
     auto rng = trial_rng(experiment_.seed, ordinal, TrialStream::kPbt);
     auto choice = pbt_choose(*experiment_.adaptive, members, rng);
@@ -121,7 +121,7 @@ std::optional<SuccessiveHalving::Step> Planner::replay(const TrialSummary& trial
 void Planner::record(const TrialSummary& trial, std::int64_t ordinal,
                      const std::optional<SuccessiveHalving::Step>& step) {
   if (step) {
-    halving_->record(*step, ordinal, trial.val_accuracy, trial.state == TrialState::kCompleted);
+    halving_->record(*step, ordinal, trial.score, trial.state == TrialState::kCompleted);
   }
   if (trial.kind == TrialKind::kExtension) extended_ = true;
 }

@@ -11,7 +11,7 @@ std::int64_t SearchHistory::add(TrialSummary trial) {
   return size() - 1;
 }
 
-void SearchHistory::finish(std::int64_t ordinal, const TrialResult& result) {
+void SearchHistory::finish(std::int64_t ordinal, const TrialResult& result, double score) {
   if (ordinal < 0 || ordinal >= size()) {
     throw InternalError("SearchHistory: no trial " + std::to_string(ordinal));
   }
@@ -20,6 +20,7 @@ void SearchHistory::finish(std::int64_t ordinal, const TrialResult& result) {
   trial.val_accuracy = result.val_accuracy;
   trial.epochs = result.epochs;
   trial.wall_seconds = result.wall_seconds;
+  trial.score = score;
 }
 
 void SearchHistory::add_completed_curve(std::vector<double> curve) {
@@ -38,7 +39,7 @@ std::optional<std::int64_t> SearchHistory::best_completed_at(int epochs) const {
   for (std::int64_t i = 0; i < size(); ++i) {
     const auto& t = trials_[static_cast<size_t>(i)];
     if (t.state != TrialState::kCompleted || t.epochs != epochs) continue;
-    if (!best || t.val_accuracy > at(*best).val_accuracy) best = i;
+    if (!best || t.score > at(*best).score) best = i;
   }
   return best;
 }

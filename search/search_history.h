@@ -22,14 +22,20 @@ struct TrialSummary {
   double val_accuracy = 0;
   int epochs = 0;  // epochs reached
   double wall_seconds = 0;
+  // What the search ranks it by: the objective's reward, else val_accuracy (trial_score).
+  double score = 0;
 };
 
 class SearchHistory {
  public:
   // A new trial, at the next ordinal; returns that ordinal.
   std::int64_t add(TrialSummary trial);
-  // A trial's outcome (its state, accuracy, epochs and seconds).
-  void finish(std::int64_t ordinal, const TrialResult& result);
+  // A trial's outcome (its state, accuracy, epochs and seconds) and its score.
+  void finish(std::int64_t ordinal, const TrialResult& result, double score);
+  // Scored by its validation accuracy (no objective).
+  void finish(std::int64_t ordinal, const TrialResult& result) {
+    finish(ordinal, result, result.val_accuracy);
+  }
   // A completed trial's validation curve from epoch 1, kept for the median rule.
   void add_completed_curve(std::vector<double> curve);
 
@@ -38,7 +44,8 @@ class SearchHistory {
   const std::vector<TrialSummary>& trials() const { return trials_; }
   const std::vector<std::vector<double>>& completed_curves() const { return completed_curves_; }
 
-  // The best completed trial that reached exactly `epochs` (ties: the earlier), by ordinal.
+  // The best-scored completed trial that reached exactly `epochs` (ties: the earlier), by
+  // ordinal.
   std::optional<std::int64_t> best_completed_at(int epochs) const;
 
  private:

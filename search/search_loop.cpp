@@ -54,11 +54,13 @@ void SearchLoop::report_standing() {
   standing.cost_limit = limits.cost;
   standing.seconds_spent = budget_.spent_seconds();
   standing.seconds_limit = limits.seconds;
+  // The accuracy of the best-scored trial: under an objective, that of the highest reward.
+  const TrialSummary* best = nullptr;
   for (const auto& t : history_.trials()) {
     if (t.state != TrialState::kCompleted) continue;
-    if (!standing.best_val_accuracy || t.val_accuracy > *standing.best_val_accuracy)
-      standing.best_val_accuracy = t.val_accuracy;
+    if (!best || t.score > best->score) best = &t;
   }
+  if (best) standing.best_val_accuracy = best->val_accuracy;
   progress_->set_standing(standing);
 }
 
@@ -114,7 +116,8 @@ void SearchLoop::replay() {
   std::int64_t finished = 0;
   for (const auto& row : rows) {
     history_.add({row.id, row.arch, row.hparams, row.kind, row.parent, row.state,
-                  row.result.val_accuracy, row.result.epochs, row.result.wall_seconds});
+                  row.result.val_accuracy, row.result.epochs, row.result.wall_seconds,
+                  trial_score(experiment_.objective, row.result)});
     if (is_finished(row.state)) ++finished;
   }
   recorder_.set_finished_count(finished);

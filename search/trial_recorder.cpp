@@ -68,6 +68,8 @@ void TrialRecorder::start(RunningTrial& trial) {
   context.hparams = plan.hparams;
   if (context.hparams.is_object()) context.hparams.erase("continue_from");  // schema v2 rows
   if (experiment_.trains()) context.weights_path = weights_path(trial.ordinal);
+  context.measure_latency =
+      experiment_.objective && experiment_.objective->cost == Objective::kLatencyMetric;
   if (plan.parent && plan.start_epoch > 0) {
     // The trainer sees start_epoch; which trial the weights come from is the search's business.
     context.init_weights_path = weights_path(*plan.parent);
@@ -113,18 +115,29 @@ void TrialRecorder::finish(RunningTrial& trial) {
   result.weights_path =
       result.state == TrialState::kCompleted ? trial.context.weights_path : std::string();
   const auto& arch = trial.plan.arch;
+  const auto prefix = trial_prefix(trial.ordinal, arch);
+  const auto& objective = experiment_.objective;
+  if (objective && result.state != TrialState::kFailed) {
+    if (const auto cost = objective->cost_of(result)) {
+      result.metrics[Objective::kRewardMetric] = objective->reward(result.val_accuracy, *cost);
+    } else {
+      // Never the best: the store ranks by the reward, and the controller learns it is not one.
+      log::warn(prefix + " has no " + objective->cost + " measured; it gets no reward");
+    }
+  }
   // A pruned trial's accuracy is of a lower fidelity: the controller is told it is not a result.
   if (trial.plan.observe) {
-    controller_.observe(arch, result.val_accuracy, result.state != TrialState::kCompleted);
+    const bool scored = !objective || result.metrics.count(Objective::kRewardMetric) > 0;
+    controller_.observe(arch, trial_score(objective, result),
+                        result.state != TrialState::kCompleted || !scored);
   }
   ++finished_;
   store_.finish_trial(trial.id, result, snapshot());
-  history_.finish(trial.ordinal, result);
+  history_.finish(trial.ordinal, result, trial_score(objective, result));
   if (experiment_.early_stopping && result.state == TrialState::kCompleted) {
     history_.add_completed_curve(trial.progress.curve);
   }
   if (progress_) progress_->trial_finished(trial.ordinal);
-  const auto prefix = trial_prefix(trial.ordinal, arch);
   if (result.state == TrialState::kFailed) {
     log::warn(prefix + " failed: " + result.error);
     return;
@@ -133,7 +146,13 @@ void TrialRecorder::finish(RunningTrial& trial) {
   std::snprintf(line, sizeof line, " %s: val acc %.4f, %lld params, %d epochs, %.1f s",
                 to_string(result.state).c_str(), result.val_accuracy,
                 static_cast<long long>(result.params), result.epochs, result.wall_seconds);
-  log::info(prefix + std::string(line));
+  std::string text = prefix + line;
+  if (const auto it = result.metrics.find(Objective::kRewardMetric); it != result.metrics.end()) {
+    char reward[48];
+    std::snprintf(reward, sizeof reward, ", reward %.4f", it->second);
+    text.append(reward);
+  }
+  log::info(text);
 }
 
 std::vector<double> TrialRecorder::full_curve(std::int64_t ordinal) const {

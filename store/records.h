@@ -46,6 +46,17 @@ struct TrialRow {
   double finished_at = 0;
 };
 
+// Which completed trial SqliteStore::best_trial picks: the highest value among those of the
+// highest fidelity (most epochs) that pass the limits; ties go to the earlier trial.
+struct BestTrialQuery {
+  // Ranked by this trial metric (e.g. "reward"), trials without it left out; empty: val_accuracy.
+  std::string metric;
+  // Only trials whose measured parameter count / multiply-adds are at most this (a trial with
+  // none measured never fits a limit).
+  std::optional<std::int64_t> max_params;
+  std::optional<std::int64_t> max_flops;
+};
+
 struct HparamChange {
   std::int64_t trial_id = 0;  // 0: an experiment-wide change
   int epoch = 0;

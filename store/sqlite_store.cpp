@@ -282,14 +282,59 @@ std::optional<TrialRow> SqliteStore::trial(std::int64_t trial_id) const {
 }
 
 std::optional<TrialRow> SqliteStore::best_trial(std::int64_t experiment_id) const {
-  Statement s(connection_, std::string("SELECT ") + kTrialColumns +
-                               " FROM trials WHERE experiment_id = ? AND status = 'completed' "
-                               "ORDER BY epochs DESC, val_accuracy DESC, ordinal ASC LIMIT 1");
-  s.bind(1, experiment_id);
+  return best_trial(experiment_id, BestTrialQuery{});
+}
+
+std::optional<TrialRow> SqliteStore::best_trial(std::int64_t experiment_id,
+                                                const BestTrialQuery& query) const {
+  std::string sql = std::string("SELECT ") + kTrialColumns + " FROM trials";
+  if (!query.metric.empty()) {
+    sql += " JOIN trial_metrics ON trial_metrics.trial_id = trials.id AND trial_metrics.name = ?";
+  }
+  sql += " WHERE experiment_id = ? AND status = 'completed'";
+  if (query.max_params) sql += " AND params > 0 AND params <= ?";
+  if (query.max_flops) sql += " AND flops > 0 AND flops <= ?";
+  sql += std::string(" ORDER BY epochs DESC, ") +
+         (query.metric.empty() ? "val_accuracy" : "trial_metrics.value") +
+         " DESC, ordinal ASC LIMIT 1";
+  Statement s(connection_, sql);
+  int next = 1;
+  if (!query.metric.empty()) s.bind(next++, query.metric);
+  s.bind(next++, experiment_id);
+  if (query.max_params) s.bind(next++, *query.max_params);
+  if (query.max_flops) s.bind(next++, *query.max_flops);
   if (!s.step()) return std::nullopt;
   auto row = read_trial(s);
   read_metrics(row);
   return row;
+}
+
+std::vector<TrialRow> SqliteStore::pareto_front(std::int64_t experiment_id,
+                                                const std::string& cost) const {
+  const bool column = cost == "params" || cost == "flops";
+  // Sorted by cost, then accuracy (highest first), then ordinal: a trial is on the front exactly
+  // when its accuracy beats every trial before it.
+  std::string sql = "SELECT " + std::string(kTrialColumns) + ", " +
+                    (column ? cost : std::string("trial_metrics.value")) + " AS cost FROM trials";
+  if (!column) {
+    sql += " JOIN trial_metrics ON trial_metrics.trial_id = trials.id AND trial_metrics.name = ?";
+  }
+  sql +=
+      " WHERE experiment_id = ? AND status = 'completed' AND cost > 0 "
+      "ORDER BY cost ASC, val_accuracy DESC, ordinal ASC";
+  Statement s(connection_, sql);
+  int next = 1;
+  if (!column) s.bind(next++, cost);
+  s.bind(next, experiment_id);
+  std::vector<TrialRow> front;
+  while (s.step()) {
+    auto row = read_trial(s);
+    if (front.empty() || row.result.val_accuracy > front.back().result.val_accuracy) {
+      front.push_back(std::move(row));
+    }
+  }
+  for (auto& row : front) read_metrics(row);
+  return front;
 }
 
 std::vector<EpochRecord> SqliteStore::epochs(std::int64_t trial_id) const {

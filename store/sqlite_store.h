@@ -50,6 +50,13 @@ class SqliteStore {
   // The best completed trial at the highest fidelity (most epochs) reached, so that a short,
   // low-fidelity evaluation never wins over full ones; ties go to the earlier trial.
   std::optional<TrialRow> best_trial(std::int64_t experiment_id) const;
+  // The same rule, ranked by `query.metric` and within its limits.
+  std::optional<TrialRow> best_trial(std::int64_t experiment_id, const BestTrialQuery& query) const;
+  // The completed trials that no other completed trial dominates in (cost lower or equal,
+  // val_accuracy higher or equal, one of them strictly; of equal points the earlier trial), by
+  // cost ascending. `cost` is "params", "flops" or a trial metric (e.g. "latency_ms"); trials
+  // with no cost measured (0 or missing) are left out. All fidelities count as they are.
+  std::vector<TrialRow> pareto_front(std::int64_t experiment_id, const std::string& cost) const;
   std::vector<EpochRecord> epochs(std::int64_t trial_id) const;
 
   void record_hparam_change(const HparamChange& change);

@@ -39,6 +39,9 @@ struct TrialContext {
   std::string init_weights_path;
   // Called after every epoch; returning false stops the trial early (it ends as pruned).
   std::function<bool(const EpochRecord&)> on_epoch;
+  // Whether a trained network's CPU latency is measured into the result's metrics["latency_ms"]
+  // (the search asks when its objective needs it; it takes a few forward passes).
+  bool measure_latency = false;
   // Called after every training step with where the epoch stands (for progress display; on the
   // training thread, so it must be cheap and thread-safe). Null: not called.
   std::function<void(const BatchProgress&)> on_batch;

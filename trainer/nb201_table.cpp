@@ -118,6 +118,7 @@ Nb201TableEvaluator::Nb201TableEvaluator(std::shared_ptr<const Nb201Table> table
                       "'; expected one of " + valid);
   }
   epochs_ = epochs_of_column(column);
+  if (Nb201Shape shape; nb201_shape_of_column(column, shape)) shape_ = shape;
 }
 
 void Nb201TableEvaluator::check_fidelities(const std::vector<int>& epochs,
@@ -182,6 +183,11 @@ TrialResult Nb201TableEvaluator::evaluate(const space::Architecture& arch,
   result.state = TrialState::kCompleted;
   result.val_accuracy = table_->value(*row, column) / 100.0;
   result.epochs = epochs;
+  if (shape_) {
+    const auto cost = nb201_network_cost(arch.choices(), *shape_);
+    result.params = cost.params;
+    result.flops = cost.flops;
+  }
   result.extra["nb201_index"] = table_->index(*row);
   for (size_t c = 0; c < table_->columns().size(); ++c) {
     if (static_cast<int>(c) == column) continue;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "trainer/evaluator.h"
+#include "trainer/nb201_cost.h"
 
 namespace nasforge::trainer {
 
@@ -62,10 +63,12 @@ class Nb201TableEvaluator final : public Evaluator {
                                                           const std::string& where = "evaluator");
 
   std::string type() const override { return kType; }
-  // Completed, with val_accuracy = column / 100, epochs 200 (12 for a *_12ep column) and every
-  // other column in `extra` (in percent). Throws ConfigError for an architecture of another space.
-  // context.hparams["epochs"] selects the fidelity: 12 reads the column's *_12ep form, 200 the
-  // full one (other epochs: ConfigError); other hparams are ignored (the table has one setting).
+  // Completed, with val_accuracy = column / 100, epochs 200 (12 for a *_12ep column), params
+  // and flops of the benchmark's network for the column's dataset (nb201_network_cost; 0 for a
+  // column of another dataset) and every other column in `extra` (in percent). Throws ConfigError
+  // for an architecture of another space. context.hparams["epochs"] selects the fidelity: 12 reads
+  // the column's *_12ep form, 200 the full one (other epochs: ConfigError); other hparams are
+  // ignored (the table has one setting).
   TrialResult evaluate(const space::Architecture& arch, const TrialContext& context) override;
 
   const Nb201Table& table() const { return *table_; }
@@ -78,6 +81,7 @@ class Nb201TableEvaluator final : public Evaluator {
   std::string column_name_;
   int column_;
   int epochs_;
+  std::optional<Nb201Shape> shape_;  // the network the column's accuracies are of
 };
 
 }  // namespace nasforge::trainer

@@ -7,9 +7,11 @@
 #include <torch/serialize/output-archive.h>
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <vector>
 
 #include "common/errors.h"
 
@@ -68,6 +70,9 @@ TrialResult run_trial(const space::SearchSpace& space, const DataSplits& data,
                       DeviceTuning{}, data_parallel.get(), context.on_batch);
     fill_result(result, outcome);
     result.extra.update(run.extra);
+    if (context.measure_latency && result.state != TrialState::kFailed) {
+      result.metrics["latency_ms"] = measure_cpu_latency_ms(*network, data.shape);
+    }
     if (run.saves_weights && !context.weights_path.empty() &&
         result.state == TrialState::kCompleted) {
       save_weights(*network, context.weights_path);
@@ -99,6 +104,25 @@ void fill_result(TrialResult& result, const TrainingOutcome& outcome) {
   result.train_loss = last.train_loss;
   result.epochs = last.epoch;
   result.metrics["train_accuracy"] = last.train_accuracy;
+}
+
+double measure_cpu_latency_ms(space::Network& network, const space::InputShape& input,
+                              int repeats) {
+  if (repeats < 1) throw InternalError("measure_cpu_latency_ms: repeats < 1");
+  network.to(at::kCPU);
+  network.eval();
+  torch::NoGradGuard no_grad;
+  const auto x = at::zeros({1, input.channels, input.height, input.width});
+  network.forward(x);  // the first pass allocates; it is not measured
+  std::vector<double> ms;
+  for (int i = 0; i < repeats; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    network.forward(x);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                     .count());
+  }
+  std::nth_element(ms.begin(), ms.begin() + repeats / 2, ms.end());
+  return ms[static_cast<size_t>(repeats / 2)];
 }
 
 void save_weights(space::Network& network, const std::string& path) {

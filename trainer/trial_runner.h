@@ -49,6 +49,12 @@ TrialResult run_trial(const space::SearchSpace& space, const DataSplits& data,
 // the last epoch's metrics. A new per-trial metric is one more line here.
 void fill_result(TrialResult& result, const TrainingOutcome& outcome);
 
+// The median wall-clock time of `repeats` batch-1 forward passes of `network` on the CPU in eval
+// mode without gradients, in milliseconds, after one unmeasured pass (the network is moved to the
+// CPU and left there, in eval mode). Threads are LibTorch's current setting.
+double measure_cpu_latency_ms(space::Network& network, const space::InputShape& input,
+                              int repeats = 7);
+
 // Saves / loads a network's weights (LibTorch archive format). load_weights throws DataError
 // when the file is missing or does not fit the network.
 void save_weights(space::Network& network, const std::string& path);
