@@ -226,7 +226,7 @@ int run_queries(const Options& options, const TableView& view) {
         found += r.at_budget[b].best_valid >= optimum - 1e-9 ? 1 : 0;
       }
       std::printf("%-12s %6d %10.3f %7.3f %8.3f %8.0f%% %10.2f %10.2f\n", strategy.name.c_str(),
-                  options.budgets[b], mean(best), stddev(best), optimum - mean(best),
+                  options.budgets[b], mean(best), stddev(best), std::max(0.0, optimum - mean(best)),
                   100.0 * found / options.seeds, mean(c100), mean(img16));
     }
     std::fflush(stdout);  // a long run shows each strategy as it finishes
