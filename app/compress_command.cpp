@@ -253,12 +253,20 @@ void run_compress(const CompressFlags& flags, std::ostream& out) {
   nlohmann::json before = nullptr;
   if (prune) {
     network = source.network(parent, data, "--trial");
+    // The uncompressed network's figures, measured as the result's are.
+    const double latency_before = cpu_latency_ms(*network, data.shape);
     network->to(device);
     before = {{"params", network->parameter_count()},
               {"flops", network->flops()},
               {"val_accuracy", trainer::evaluate_network(*network, data.validation, norm, device,
                                                          config.eval_batch_size)
-                                   .accuracy}};
+                                   .accuracy},
+              {"latency_ms", latency_before}};
+    if (data.test.size() > 0) {
+      before["test_accuracy"] =
+          trainer::evaluate_network(*network, data.test, norm, device, config.eval_batch_size)
+              .accuracy;
+    }
     const auto original = space::BlockWidths::defaults(*blocks, arch);
     const auto tune = tuning_config(source.experiment, parent, std::max(epochs, 1),
                                     learning_rate > 0 ? learning_rate : 0);
@@ -387,7 +395,12 @@ void run_compress(const CompressFlags& flags, std::ostream& out) {
   if (!before.is_null()) {
     out << "before: params " << before["params"].get<std::int64_t>() << ", FLOPs "
         << before["flops"].get<std::int64_t>() << ", val acc "
-        << percent(before["val_accuracy"].get<double>()) << "\n";
+        << percent(before["val_accuracy"].get<double>());
+    if (before.contains("test_accuracy")) {
+      out << ", test acc " << percent(before["test_accuracy"].get<double>());
+    }
+    out << std::fixed << std::setprecision(3) << ", " << before["latency_ms"].get<double>()
+        << " ms/image on CPU\n";
   }
   out << "after:  params " << row.params << ", FLOPs " << row.flops << ", val acc "
       << percent(val.accuracy);

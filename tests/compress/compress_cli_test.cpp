@@ -79,6 +79,9 @@ TEST_CASE("compress prunes and distils the best trial, writes the export files a
   CHECK(model.contains("inner_widths"));
   CHECK(model.at("params") == r[0].params);
   CHECK(model.at("compression").at("before").at("flops").get<std::int64_t>() >= 2 * r[0].flops);
+  CHECK(model.at("compression").at("before").at("params") == best_params);
+  CHECK(model.at("compression").at("before").at("latency_ms").get<double>() > 0);
+  CHECK(model.at("compression").at("before").contains("test_accuracy"));
   // The compressed model loads again like an exported one.
   const auto evaluated = run_cli("evaluate --model " + out + " --split validation --quiet");
   INFO(evaluated.output);
