@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <tuple>
 
 #include "common/errors.h"
 #include "search/experiment.h"
@@ -373,5 +374,83 @@ TEST_CASE("a latency objective measures each trained network's CPU latency", "[s
   for (const auto& t : run_search(dir.file("plain.db"), plain)) {
     CHECK(t.result.metrics.count("latency_ms") == 0);
     CHECK(t.result.metrics.count("reward") == 0);
+  }
+}
+
+TEST_CASE("successive halving promotes by the reward under an objective", "[search]") {
+  TempDir dir("objective-halving");
+  auto config = table_search({{"type", "random"}}, 12,
+                             {{"cost", "params"}, {"target", 300'000}, {"mode", "constraint"}});
+  config["fidelity"] = {
+      {"type", "successive_halving"}, {"rungs", {12, 200}}, {"eta", 3}, {"bracket_size", 9}};
+  const auto trials = run_search(dir.file("h.db"), config);
+  REQUIRE(trials.size() == 12);
+  // The first 9 are the bracket's candidates at 12 epochs; the 3 promotions are its top 3 by
+  // reward, best first (ties to the earlier), which here differs from the top 3 by accuracy.
+  std::vector<std::int64_t> by_reward, by_accuracy;
+  for (std::int64_t i = 0; i < 9; ++i) {
+    REQUIRE(trials[static_cast<size_t>(i)].kind == TrialKind::kNew);
+    by_reward.push_back(i);
+    by_accuracy.push_back(i);
+  }
+  const auto at = [&](std::int64_t i) { return trials[static_cast<size_t>(i)]; };
+  std::stable_sort(by_reward.begin(), by_reward.end(), [&](auto a, auto b) {
+    return metric(at(a), "reward") > metric(at(b), "reward");
+  });
+  std::stable_sort(by_accuracy.begin(), by_accuracy.end(), [&](auto a, auto b) {
+    return at(a).result.val_accuracy > at(b).result.val_accuracy;
+  });
+  by_reward.resize(3);
+  by_accuracy.resize(3);
+  std::vector<std::int64_t> parents;
+  for (size_t i = 9; i < 12; ++i) {
+    REQUIRE(trials[i].kind == TrialKind::kPromotion);
+    parents.push_back(*trials[i].parent);
+    CHECK(trials[i].result.epochs == 200);
+    CHECK(metric(trials[i], "reward") > 0);
+  }
+  CHECK(parents == by_reward);
+  CHECK(parents != by_accuracy);
+}
+
+TEST_CASE("a search under an objective stopped and resumed proposes what an uninterrupted one does",
+          "[search]") {
+  const json objective = {{"cost", "flops"}, {"target", 60e6}, {"mode", "constraint"}};
+  auto halving = table_search({{"type", "random"}}, 0, objective);
+  halving["fidelity"] = {
+      {"type", "successive_halving"}, {"rungs", {12, 200}}, {"eta", 3}, {"bracket_size", 9}};
+  // Evolution's population is in its saved state; successive halving's rung is rebuilt from the
+  // stored rewards (stopped within the first bracket, before its promotions).
+  for (const auto& [name, base, stop, total] :
+       {std::tuple{
+            "evolution",
+            table_search({{"type", "evolution"}, {"population", 6}, {"sample", 3}}, 0, objective),
+            12, 30},
+        std::tuple{"halving", halving, 7, 24}}) {
+    DYNAMIC_SECTION(name) {
+      TempDir dir("objective-resume");
+      auto config = base;
+      config["budget"]["trials"] = total;
+      const auto uninterrupted = run_search(dir.file("a.db"), config);
+      auto first = config;
+      first["budget"]["trials"] = stop;
+      run_search(dir.file("b.db"), first);
+      const auto experiment = search::Experiment::from_json(config, "test");
+      {
+        auto store = store::SqliteStore::open(dir.file("b.db"));
+        auto prepared = search::prepare(experiment);
+        search::SearchLoop loop(store, store.experiment().id, experiment, prepared,
+                                dir.file("b.db.artifacts"));
+        loop.run();
+      }
+      const auto resumed = store::SqliteStore::open(dir.file("b.db"));
+      const auto rows = resumed.trials(resumed.experiment().id);
+      REQUIRE(rows.size() == uninterrupted.size());
+      for (size_t i = 0; i < rows.size(); ++i) {
+        CHECK(rows[i].arch_canonical == uninterrupted[i].arch_canonical);
+        CHECK(rows[i].parent == uninterrupted[i].parent);
+        CHECK(metric(rows[i], "reward") == metric(uninterrupted[i], "reward"));
+      }
+    }
   }
 }
