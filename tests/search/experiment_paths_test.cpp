@@ -92,3 +92,26 @@ TEST_CASE(
   CHECK(store.experiment().config.at("evaluator").at("path").get<std::string>() ==
         (root.path / "project" / "tables" / "nb201.csv.gz").string());
 }
+
+TEST_CASE("every experiment file shipped in experiments/ parses and validates", "[search]") {
+  const fs::path folder = fs::path(NASFORGE_SOURCE_DIR) / "experiments";
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    if (entry.path().extension() != ".json") continue;
+    INFO(entry.path().string());
+    const auto experiment = search::load_experiment_file(entry.path().string());
+    CHECK_FALSE(experiment.name.empty());
+    ++files;
+  }
+  CHECK(files >= 8);
+}
+
+TEST_CASE("the quickstart is a learning search that fits in five minutes", "[search]") {
+  const auto experiment = search::load_experiment_file(std::string(NASFORGE_SOURCE_DIR) +
+                                                       "/experiments/quickstart.json");
+  CHECK(experiment.controller.at("type") != "random");
+  REQUIRE(experiment.fidelity.has_value());
+  CHECK(experiment.fidelity->extend_best);
+  CHECK(experiment.budget.seconds > 0);
+  CHECK(experiment.budget.seconds <= 280);  // plus start-up, at most 5 minutes of wall time
+}
