@@ -212,8 +212,9 @@ TEST_CASE("BatchNorm ranking removes the channels with the smallest scales first
   CHECK(scales[3].requires_grad());
 }
 
-TEST_CASE("a target the prunable channels cannot reach, or a ratio outside [0, 1), is refused",
-          "[compress]") {
+TEST_CASE(
+    "a target the prunable channels cannot reach, or a ratio below 0 or from 1 up, is refused",
+    "[compress]") {
   const auto space = tiny_space();
   const auto arch = tiny_arch(space);
   const auto original = tiny_network(space, arch);
