@@ -1,5 +1,4 @@
 // The compressions table (schema v4): one row per `nasforge compress` run.
-#include <chrono>
 
 #include "store/sqlite_store.h"
 
@@ -8,8 +7,7 @@ namespace nasforge::store {
 using detail::Statement;
 
 std::int64_t SqliteStore::record_compression(const CompressionRow& row) {
-  const double now =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double now = detail::now_seconds();
   Statement s(connection_,
               "INSERT INTO compressions (experiment_id, parent_ordinal, method, settings, params, "
               "flops, model_bytes, val_accuracy, test_accuracy, latency_ms, out_dir, created_at) "

@@ -1,5 +1,7 @@
 #include "store/sqlite.h"
 
+#include <chrono>
+
 #include <sqlite3.h>
 
 #include "common/errors.h"
@@ -133,6 +135,10 @@ Transaction::~Transaction() {
 void Transaction::commit() {
   connection_.execute("COMMIT");
   done_ = true;
+}
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace nasforge::store::detail

@@ -77,4 +77,7 @@ class Transaction {
   bool done_ = false;
 };
 
+// Seconds since the Unix epoch, as the store's timestamp columns hold them.
+double now_seconds();
+
 }  // namespace nasforge::store::detail

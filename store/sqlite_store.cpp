@@ -1,21 +1,17 @@
 #include "store/sqlite_store.h"
 
-#include <chrono>
 #include <filesystem>
 
 #include "common/errors.h"
 
 namespace nasforge::store {
 
+using detail::now_seconds;
 using detail::Statement;
 using detail::Transaction;
 using nlohmann::json;
 
 namespace {
-
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 constexpr const char* kTrialColumns =
     "id, experiment_id, ordinal, arch_canonical, arch_hash, arch, hparams, status, val_accuracy, "

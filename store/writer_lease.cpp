@@ -14,14 +14,11 @@
 namespace nasforge::store {
 
 using detail::Connection;
+using detail::now_seconds;
 using detail::Statement;
 using detail::Transaction;
 
 namespace {
-
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 bool process_alive(std::int64_t pid) {
   return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);

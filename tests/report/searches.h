@@ -20,13 +20,7 @@
 namespace nasforge::testing {
 
 inline nlohmann::json nb201_search(const nlohmann::json& controller, int trials) {
-  return {{"name", "nb201-report"},
-          {"seed", 11},
-          {"budget", {{"trials", trials}}},
-          {"space", {{"type", "nb201"}}},
-          {"controller", controller},
-          {"evaluator",
-           {{"type", "nb201-table"}, {"path", nb201_table_path()}, {"column", "cifar10_valid"}}}};
+  return nb201_table_search("nb201-report", 11, controller, trials);
 }
 
 // Runs the experiment to its budget in a new database at `db`.

@@ -21,13 +21,7 @@ using nlohmann::json;
 namespace {
 
 json nb201_config(const json& controller) {
-  return {{"name", "adaptive"},
-          {"seed", 23},
-          {"budget", {{"trials", 20}}},
-          {"space", {{"type", "nb201"}}},
-          {"controller", controller},
-          {"evaluator",
-           {{"type", "nb201-table"}, {"path", nb201_table_path()}, {"column", "cifar10_valid"}}}};
+  return nb201_table_search("adaptive", 23, controller, 20);
 }
 
 json hyperband_config(double cost) {

@@ -70,4 +70,16 @@ inline std::string nb201_table_path() {
   return std::string(NASFORGE_SOURCE_DIR) + "/benchmarks/nb201/nb201.csv.gz";
 }
 
+// An experiment that searches the NAS-Bench-201 table (cifar10_valid) for `trials` trials.
+inline nlohmann::json nb201_table_search(const std::string& name, int seed,
+                                         const nlohmann::json& controller, int trials) {
+  return {{"name", name},
+          {"seed", seed},
+          {"budget", {{"trials", trials}}},
+          {"space", {{"type", "nb201"}}},
+          {"controller", controller},
+          {"evaluator",
+           {{"type", "nb201-table"}, {"path", nb201_table_path()}, {"column", "cifar10_valid"}}}};
+}
+
 }  // namespace nasforge::testing

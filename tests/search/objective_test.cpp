@@ -25,13 +25,7 @@ using nlohmann::json;
 namespace {
 
 json table_search(const json& controller, int trials, const json& objective = nullptr) {
-  json j = {{"name", "cost"},
-            {"seed", 17},
-            {"budget", {{"trials", trials}}},
-            {"space", {{"type", "nb201"}}},
-            {"controller", controller},
-            {"evaluator",
-             {{"type", "nb201-table"}, {"path", nb201_table_path()}, {"column", "cifar10_valid"}}}};
+  auto j = nb201_table_search("cost", 17, controller, trials);
   if (!objective.is_null()) j["objective"] = objective;
   return j;
 }

@@ -14,14 +14,7 @@ using nlohmann::json;
 namespace {
 
 search::Experiment nb201_experiment(const json& controller, int trials) {
-  json j = {{"name", "loop"},
-            {"seed", 17},
-            {"budget", {{"trials", trials}}},
-            {"space", {{"type", "nb201"}}},
-            {"controller", controller},
-            {"evaluator",
-             {{"type", "nb201-table"}, {"path", nb201_table_path()}, {"column", "cifar10_valid"}}}};
-  return search::Experiment::from_json(j, "test");
+  return search::Experiment::from_json(nb201_table_search("loop", 17, controller, trials), "test");
 }
 
 std::vector<std::string> run_in(const std::string& db, const search::Experiment& experiment,
