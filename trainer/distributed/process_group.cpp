@@ -89,6 +89,8 @@ struct DistributedContext::Impl {
   std::string name = "none";
   std::mutex started_mutex;  // guards `started`: gradient hooks start collectives
   std::vector<c10::intrusive_ptr<c10d::Work>> started;
+  std::vector<c10::intrusive_ptr<c10d::Work>> sends;  // point-to-point sends not yet waited for
+  std::vector<at::Tensor> sending;                    // what they send, alive until then
 };
 
 DistributedContext::DistributedContext(const DistributedOptions& options, c10::Device device)
@@ -236,6 +238,39 @@ std::string DistributedContext::broadcast_string(const std::string& value, int r
   broadcast(moved, root);
   bytes = moved.cpu().contiguous();
   return std::string(static_cast<const char*>(bytes.data_ptr()), static_cast<std::size_t>(n));
+}
+
+void DistributedContext::send(const at::Tensor& tensor, int peer, int tag) {
+  if (!impl_->backend) throw InternalError("send: a world of one has no peer");
+  try {
+    std::vector<at::Tensor> one{tensor.contiguous()};
+    impl_->sends.push_back(impl_->backend->send(one, peer, tag));
+    impl_->sending.push_back(one.front());
+  } catch (const std::exception& e) {
+    fail("send to rank " + std::to_string(peer), e);
+  }
+}
+
+void DistributedContext::wait_sends() {
+  if (!impl_->backend) return;
+  auto sends = std::move(impl_->sends);
+  impl_->sends.clear();
+  try {
+    for (auto& work : sends) work->wait(options_.timeout);
+  } catch (const std::exception& e) {
+    fail("send", e);
+  }
+  impl_->sending.clear();
+}
+
+void DistributedContext::recv(at::Tensor& tensor, int peer, int tag) {
+  if (!impl_->backend) throw InternalError("recv: a world of one has no peer");
+  try {
+    std::vector<at::Tensor> one{tensor};
+    impl_->backend->recv(one, peer, tag)->wait(options_.timeout);
+  } catch (const std::exception& e) {
+    fail("receive from rank " + std::to_string(peer), e);
+  }
 }
 
 void DistributedContext::barrier() {

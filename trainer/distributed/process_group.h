@@ -75,6 +75,15 @@ class DistributedContext {
   std::string broadcast_string(const std::string& value, int root = 0);
   void barrier();
 
+  // Point to point, as pipeline stages use them (Gloo on CPU; NCCL takes the same calls). send()
+  // starts sending `tensor` (contiguous; kept alive here) to rank `peer` and returns at once;
+  // wait_sends() waits for every send started so far. recv() fills `tensor` (its shape and dtype
+  // must match what was sent) from `peer` and returns once it has arrived. A send and its recv
+  // carry the same `tag`.
+  void send(const at::Tensor& tensor, int peer, int tag);
+  void wait_sends();
+  void recv(at::Tensor& tensor, int peer, int tag);
+
  private:
   struct Impl;
   // Rethrows a c10d failure as CollectiveError saying which collective, on which rank, and why.
