@@ -34,6 +34,14 @@ class TrainingError : public Error {
   using Error::Error;
 };
 
+// A collective or the rendezvous failed: a peer died, hung past the timeout, or is unreachable;
+// or this rank failed alone inside a data-parallel trial. Not a trial's own failure: the job
+// cannot go on.
+class CollectiveError : public Error {
+ public:
+  using Error::Error;
+};
+
 // A bug in nasforge itself.
 class InternalError : public Error {
  public:

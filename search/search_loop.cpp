@@ -2,6 +2,7 @@
 
 #include "common/errors.h"
 #include "common/log.h"
+#include "trainer/device.h"
 
 namespace nasforge::search {
 
@@ -37,7 +38,10 @@ SearchLoop::SearchLoop(store::SqliteStore& store, std::int64_t experiment_id,
       planner_(experiment, *prepared.space, *controller_),
       recorder_(store, experiment_id, experiment, *prepared.space, *controller_, history_, pruners_,
                 std::move(artifacts_dir), mutex_),
-      executor_(*prepared.evaluator, experiment.parallel) {}
+      executor_(*prepared.evaluator, experiment.parallel) {
+  // A slot on a GPU this machine lacks would fail every trial it is given, spending the budget.
+  trainer::check_devices(experiment.parallel.devices);
+}
 
 void SearchLoop::show_progress(ProgressLine* progress) {
   progress_ = progress;

@@ -20,7 +20,8 @@ AugmentDraws draw_augmentation(std::int64_t count, int padding, bool flip, at::G
 at::Tensor crop_and_flip(const at::Tensor& batch, int padding, const at::Tensor& offsets,
                          const at::Tensor& flips) {
   const bool crop = padding > 0 && offsets.defined();
-  if (!crop && !flips.defined()) return batch;
+  // A rank's share of a last global batch smaller than the world can be empty.
+  if ((!crop && !flips.defined()) || batch.size(0) == 0) return batch;
   const int pad = crop ? padding : 0;
   const auto n = batch.size(0), c = batch.size(1), h = batch.size(2), w = batch.size(3);
   const auto padded_w = w + 2 * pad;

@@ -10,6 +10,7 @@ TorchEvaluator::TorchEvaluator(const space::SearchSpace& space,
                                std::shared_ptr<const DataSplits> data, TrainConfig config)
     : space_(space), data_(std::move(data)), config_(std::move(config)) {
   if (config_.threads > 0) at::set_num_threads(config_.threads);
+  resolve_device(config_.device);  // a GPU this machine lacks: refused before any trial runs
 }
 
 TrialResult TorchEvaluator::evaluate(const space::Architecture& arch, const TrialContext& context) {

@@ -2,6 +2,7 @@
 
 #include "common/errors.h"
 #include "common/json_config.h"
+#include "trainer/device.h"
 
 namespace nasforge::trainer {
 
@@ -91,9 +92,10 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& w
   c.precision = parse_precision(cfg::optional<std::string>(j, "precision", where, "fp32"),
                                 where + ".precision");
   c.device = cfg::optional<std::string>(j, "device", where, c.device);
-  if (c.device != "auto" && c.device != "cpu" && c.device.rfind("cuda", 0) != 0) {
-    throw ConfigError(where + ".device: unknown device '" + c.device +
-                      "'; expected auto, cpu, cuda or cuda:N");
+  try {
+    parse_device(c.device, /*cuda_devices=*/1 << 13);  // the form only; the GPUs are checked
+  } catch (const ConfigError& e) {                     // when a search starts (resolve_device)
+    throw ConfigError(where + "." + e.what());
   }
   c.threads =
       cfg::in_range(cfg::optional<int>(j, "threads", where, 0), 0, 1024, where + ".threads");

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "trainer/augment.h"
 #include "trainer/batch_prefetcher.h"
+#include "trainer/cudnn_benchmark.h"
 #include "trainer/precision.h"
 #include "trainer/sgd.h"
 
@@ -127,16 +128,6 @@ EvalMetrics evaluate_batches(space::Network& network, const at::Tensor& images,
 
 bool default_channels_last(c10::Device device) { return device.is_cuda(); }
 
-c10::Device resolve_device(const std::string& name) {
-  if (name == "auto")
-    return torch::cuda::is_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
-  if (name.rfind("cuda", 0) == 0 && !torch::cuda::is_available()) {
-    throw ConfigError("device '" + name +
-                      "': CUDA is not available on this machine; use \"auto\" or \"cpu\"");
-  }
-  return c10::Device(name);
-}
-
 EvalMetrics evaluate_network(space::Network& network, const Dataset& data,
                              const Normalization& norm, c10::Device device, int batch_size,
                              Precision precision) {
@@ -166,10 +157,7 @@ class TrainingSession::Impl {
         n_(data.train.size()) {
     network_.to(device_);
     if (channels_last_) set_memory_format(network_, at::MemoryFormat::ChannelsLast);
-    if (device_.is_cuda()) {
-      previous_cudnn_benchmark_ = at::globalContext().benchmarkCuDNN();
-      at::globalContext().setBenchmarkCuDNN(tuning.cudnn_benchmark);
-    }
+    if (device_.is_cuda()) cudnn_benchmark_.emplace(tuning.cudnn_benchmark);
     place_data(data, tuning.resident_data);
     if (!resident_ && tuning.prefetch_batches > 0) {
       prefetcher_.emplace(train_images_, train_labels_, tuning.prefetch_batches,
@@ -193,7 +181,6 @@ class TrainingSession::Impl {
       log::warn(std::string("could not restore the network's memory format: ") +
                 e.what_without_backtrace());
     }
-    if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(previous_cudnn_benchmark_);
   }
 
   EpochRecord run_epoch() {
@@ -312,10 +299,14 @@ class TrainingSession::Impl {
 
   void step() {
     const auto len = std::min<std::int64_t>(config_.batch_size, n_ - position_);
+    // Data-parallel: this rank's positions, copied to the device once per step (not once per
+    // tensor gathered with them).
     const auto local = local_positions(position_, len);
+    const auto local_on_device = local.defined() ? to_device(local, device_) : local;
     auto part = [&](const at::Tensor& t) {
       auto batch = t.narrow(0, position_, len);
-      return local.defined() ? batch.index_select(0, local.to(t.device())) : batch;
+      if (!local.defined()) return batch;
+      return batch.index_select(0, t.device() == device_ ? local_on_device : local);
     };
     // Resident: the gather runs on the device; otherwise on the host (ahead of time, by the
     // prefetcher's workers, when there is one), then one copy from pinned memory.
@@ -330,17 +321,17 @@ class TrainingSession::Impl {
       y = to_device(train_labels_.index_select(0, index), device_);
     }
     const auto local_len = y.size(0);
-    const auto params = params_.defined() ? part(params_) : at::Tensor();
-    auto x = crop_and_flip(augment_.jitter() ? affine_.apply_jittered(images, params, augment_)
-                                             : affine_.apply(images),
-                           padding_, offsets_.defined() ? part(offsets_) : at::Tensor(),
-                           flips_.defined() ? part(flips_) : at::Tensor());
-    if (params.defined()) x = rotate_and_cut_out(x, params, augment_);
-    if (channels_last_) x = x.contiguous(at::MemoryFormat::ChannelsLast);
-
     lr_ = learning_rate_at(config_, step_, total_steps_, warmup_steps_);
     sgd_->zero_grad();
+    // A rank whose share of a last, short global batch is empty still joins the all-reduce.
     if (local_len > 0) {
+      const auto params = params_.defined() ? part(params_) : at::Tensor();
+      auto x = crop_and_flip(augment_.jitter() ? affine_.apply_jittered(images, params, augment_)
+                                               : affine_.apply(images),
+                             padding_, offsets_.defined() ? part(offsets_) : at::Tensor(),
+                             flips_.defined() ? part(flips_) : at::Tensor());
+      if (params.defined()) x = rotate_and_cut_out(x, params, augment_);
+      if (channels_last_) x = x.contiguous(at::MemoryFormat::ChannelsLast);
       at::Tensor logits, loss;
       {
         AutocastScope autocast(device_.type(), precision_);
@@ -398,7 +389,7 @@ class TrainingSession::Impl {
   Affine affine_;
   at::Generator gen_;
   std::int64_t n_;
-  bool previous_cudnn_benchmark_ = false;
+  std::optional<CudnnBenchmarkScope> cudnn_benchmark_;  // set while training on a GPU
   bool resident_ = true;
   at::Tensor train_images_, train_labels_, val_images_, val_labels_;
   std::optional<FusedSgd> sgd_;

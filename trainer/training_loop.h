@@ -18,6 +18,7 @@
 
 #include "space/modules/network.h"
 #include "trainer/dataset.h"
+#include "trainer/device.h"  // resolve_device, for the callers that name a device
 #include "trainer/evaluator.h"
 #include "trainer/train_config.h"
 
@@ -139,8 +140,5 @@ TrainingOutcome train_network(space::Network& network, const DataSplits& data,
 EvalMetrics evaluate_network(space::Network& network, const Dataset& data,
                              const Normalization& norm, c10::Device device, int batch_size,
                              Precision precision = Precision::kFp32);
-
-// The device named by the config ("auto": CUDA when available).
-c10::Device resolve_device(const std::string& name);
 
 }  // namespace nasforge::trainer

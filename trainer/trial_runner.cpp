@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
 #include <c10/util/Exception.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
@@ -11,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "common/errors.h"
@@ -23,6 +26,12 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 // Parameter initialisation draws from LibTorch's global generator: trials that run side by side
 // seed and build under this lock, so each network starts from its own seed alone.
 std::mutex g_build_mutex;
+
+[[noreturn]] void throw_rank_failure(const std::string& error) {
+  throw CollectiveError(error +
+                        "; a data-parallel trial cannot go on without this rank, so it stops "
+                        "(resume the run to retry the trial)");
+}
 
 std::shared_ptr<space::Network> build_seeded(const space::SearchSpace& space,
                                              const space::Architecture& arch,
@@ -55,6 +64,15 @@ TrialResult run_trial(const space::SearchSpace& space, const DataSplits& data,
   const auto started = std::chrono::steady_clock::now();
   const std::string on_whom = run.label.empty() ? "" : " on " + run.label;
   TrialResult result;
+  // On a GPU, each trial runs on its device (not the thread's current one, GPU 0 by default) and
+  // on a stream of its own, so trials side by side on one GPU are not serialised on one stream.
+  std::optional<c10::cuda::CUDAGuard> device_guard;
+  std::optional<c10::cuda::CUDAStreamGuard> stream_guard;
+  if (run.device.is_cuda()) {
+    device_guard.emplace(run.device.index());
+    stream_guard.emplace(
+        c10::cuda::getStreamFromPool(/*isHighPriority=*/false, run.device.index()));
+  }
   try {
     const auto config = base_config.with_overrides(context.hparams, "trial hparams");
     const auto network = build_seeded(space, arch, data, context.seed);
@@ -85,12 +103,16 @@ TrialResult run_trial(const space::SearchSpace& space, const DataSplits& data,
     result.error = "out of memory on " + run.device.str() +
                    (run.label.empty() ? "" : " (" + run.label + ")") + ": " +
                    first_line(e.what_without_backtrace());
+    if (run.local_failure_stops_all) throw_rank_failure(result.error);
+    // What the failed trial held goes back to the device, not to the allocator's cache. Only
+    // here: emptyCache synchronises every device, which after every trial would stall trials
+    // running side by side; a finished trial's blocks are reused from the cache by the next.
+    if (run.device.is_cuda()) c10::cuda::CUDACachingAllocator::emptyCache();
   } catch (const c10::Error& e) {
     result.state = TrialState::kFailed;
     result.error = "LibTorch error" + on_whom + ": " + first_line(e.what_without_backtrace());
+    if (run.local_failure_stops_all) throw_rank_failure(result.error);
   }
-  // What the failed or finished trial held goes back to the device, not to the allocator's cache.
-  if (run.device.is_cuda()) c10::cuda::CUDACachingAllocator::emptyCache();
   result.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;

@@ -34,6 +34,13 @@ struct TrialRun {
   std::string label;
   // Merged into the extra of a trial that trained (e.g. {"world_size": 4}).
   nlohmann::json extra = nlohmann::json::object();
+  // A data-parallel rank: a failure of this process alone (out of memory, a LibTorch error) is
+  // thrown as a CollectiveError instead of becoming a failed result. The other ranks are inside a
+  // collective waiting for this one; reporting the trial failed here alone would leave them
+  // hanging or mismatch every collective after it. Thrown, this process stops, and its peers
+  // stop at their next collective with an error naming it. (Divergence is agreed by every rank,
+  // from the all-reduced loss, and stays a failed result.)
+  bool local_failure_stops_all = false;
 };
 
 // Runs one trial of `arch` with `config` overridden by the context's hparams. The network is

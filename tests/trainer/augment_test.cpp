@@ -317,3 +317,12 @@ TEST_CASE("a network trained with every augmentation on still learns", "[trainer
   config.augment = {};
   CHECK(train(data).epochs.front().train_loss != first.epochs.front().train_loss);
 }
+
+TEST_CASE("crop and flip of an empty batch (a rank's share of a short last batch) is empty",
+          "[trainer]") {
+  const auto empty = at::zeros({0, 3, 8, 8});
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
+  const auto draws = trainer::draw_augmentation(0, 2, true, gen);
+  const auto out = trainer::crop_and_flip(empty, 2, draws.offsets, draws.flips);
+  CHECK(out.sizes() == empty.sizes());
+}

@@ -3,7 +3,6 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
-#include <torch/cuda.h>
 #include <torch/optim/sgd.h>
 
 #include <limits>
@@ -149,33 +148,4 @@ TEST_CASE("a training session runs steps across epoch boundaries", "[trainer]") 
   const auto record = session.run_epoch();
   CHECK(record.epoch == 3);
   CHECK(std::isfinite(record.train_loss));
-}
-
-TEST_CASE("fp16 training with loss scaling on CUDA learns and keeps channels_last",
-          "[trainer][gpu]") {
-  if (!torch::cuda::is_available()) return;
-  auto data = synthetic_splits();
-  auto space = small_space();
-  const auto arch = space.parse("basic-d1-w8-k3/bottleneck-d1-w16-k3");
-  for (auto precision : {trainer::Precision::kFp16, trainer::Precision::kBf16}) {
-    at::manual_seed(2);
-    auto network = space::build_network(space, arch, data->shape, data->num_classes);
-    auto config = quick_config();
-    config.device = "cuda";
-    config.precision = precision;
-    const auto device = c10::Device(c10::kCUDA, 0);
-    {
-      trainer::TrainingSession session(*network, *data, config, device, 2);
-      CHECK(session.channels_last());
-      CHECK(session.data_on_device());
-      EpochRecord last;
-      for (int e = 0; e < config.epochs; ++e) last = session.run_epoch();
-      CHECK(last.val_accuracy > 0.85);
-      if (precision == trainer::Precision::kFp16) CHECK(last.loss_scale > 0);
-    }
-    // Evaluation of the returned (contiguous) network agrees with the session's last epoch.
-    const auto metrics =
-        trainer::evaluate_network(*network, data->validation, {data->mean, data->std}, device, 100);
-    CHECK(metrics.accuracy > 0.85);
-  }
 }

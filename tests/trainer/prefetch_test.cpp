@@ -3,7 +3,6 @@
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
-#include <torch/cuda.h>
 
 #include <vector>
 
@@ -91,22 +90,4 @@ TEST_CASE("training from host batches through the prefetcher equals training in 
     CHECK(gathered[e].train_loss == in_place[e].train_loss);
   }
   CHECK(in_place.back().val_accuracy > 0.5);
-}
-
-TEST_CASE("on CUDA, host-side data trains through pinned prefetched batches", "[trainer][gpu]") {
-  if (!torch::cuda::is_available()) return;
-  auto data = synthetic_splits();
-  auto space = small_space();
-  auto config = quick_config();
-  config.device = "cuda";
-  at::manual_seed(6);
-  auto network = space::build_network(space, space.parse("basic-d1-w8-k3/basic-d1-w16-k3"),
-                                      data->shape, data->num_classes);
-  trainer::DeviceTuning host;
-  host.resident_data = false;
-  trainer::TrainingSession session(*network, *data, config, c10::Device(c10::kCUDA, 0), 6, host);
-  CHECK_FALSE(session.data_on_device());
-  EpochRecord last;
-  for (int e = 0; e < config.epochs; ++e) last = session.run_epoch();
-  CHECK(last.val_accuracy > 0.85);
 }

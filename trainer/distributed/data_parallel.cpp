@@ -90,6 +90,7 @@ TrialResult DataParallelEvaluator::evaluate(const space::Architecture& arch,
   };
   run.saves_weights = context_.is_main();
   run.label = "rank " + std::to_string(context_.rank());
+  run.local_failure_stops_all = context_.world_size() > 1;
   run.extra["world_size"] = context_.world_size();
   return run_trial(space_, *data_, config_, arch, context, run);
 }

@@ -7,6 +7,7 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -18,7 +19,8 @@ namespace nasforge::trainer::distributed {
 // nccl_backend.cpp: kept apart so that only it parses the CUDA and NCCL headers.
 c10::intrusive_ptr<c10d::Backend> make_nccl_backend(const c10::intrusive_ptr<c10d::Store>& store,
                                                     int rank, int size,
-                                                    std::chrono::milliseconds timeout);
+                                                    std::chrono::milliseconds timeout,
+                                                    c10::Device device);
 #endif
 
 namespace {
@@ -89,6 +91,18 @@ struct DistributedContext::Impl {
   std::string name = "none";
   std::mutex started_mutex;  // guards `started`: gradient hooks start collectives
   std::vector<c10::intrusive_ptr<c10d::Work>> started;
+  bool nccl = false;
+
+  // Gloo: the host waits, at most `timeout`. NCCL: the current stream waits for the collective's
+  // stream and the host goes on; a wait with a timeout would poll the host until the kernel ends
+  // (every bucket of every step). NCCL's watchdog enforces the process group's timeout instead.
+  void wait(c10d::Work& work, std::chrono::milliseconds timeout) const {
+    if (nccl) {
+      work.wait();
+    } else {
+      work.wait(timeout);
+    }
+  }
   std::vector<c10::intrusive_ptr<c10d::Work>> sends;  // point-to-point sends not yet waited for
   std::vector<at::Tensor> sending;                    // what they send, alive until then
 };
@@ -139,9 +153,10 @@ DistributedContext::DistributedContext(const DistributedOptions& options, c10::D
       impl_->name = "gloo";
     } else {
 #ifdef NASFORGE_WITH_NCCL
-      impl_->backend =
-          make_nccl_backend(impl_->store, options_.rank, options_.world_size, options_.timeout);
+      impl_->backend = make_nccl_backend(impl_->store, options_.rank, options_.world_size,
+                                         options_.timeout, device);
       impl_->name = "nccl";
+      impl_->nccl = true;
 #else
       throw ConfigError("this nasforge was built without NCCL; use the gloo backend (CPU)");
 #endif
@@ -155,7 +170,17 @@ DistributedContext::DistributedContext(const DistributedOptions& options, c10::D
   }
 }
 
-DistributedContext::~DistributedContext() = default;
+DistributedContext::~DistributedContext() {
+  // NCCL wants its communicators shut down before the process group goes (PyTorch warns of a
+  // leak otherwise, and a peer may still be inside a collective); Gloo's shutdown does nothing.
+  if (!impl_->backend) return;
+  try {
+    impl_->backend->shutdown();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "nasforge: rank %d: shutting down the %s process group: %s\n",
+                 options_.rank, impl_->name.c_str(), first_line(e.what()).c_str());
+  }
+}
 
 std::string DistributedContext::backend_name() const { return impl_->name; }
 
@@ -177,7 +202,7 @@ void DistributedContext::all_reduce_sum(std::vector<at::Tensor>& tensors) {
       std::vector<at::Tensor> one{t};
       pending.push_back(impl_->backend->allreduce(one));
     }
-    for (auto& work : pending) work->wait(options_.timeout);
+    for (auto& work : pending) impl_->wait(*work, options_.timeout);
   } catch (const std::exception& e) {
     fail("all-reduce", e);
   }
@@ -203,7 +228,7 @@ void DistributedContext::wait_started() {
     started.swap(impl_->started);
   }
   try {
-    for (auto& work : started) work->wait(options_.timeout);
+    for (auto& work : started) impl_->wait(*work, options_.timeout);
   } catch (const std::exception& e) {
     fail("all-reduce", e);
   }
@@ -220,7 +245,7 @@ void DistributedContext::broadcast(at::Tensor& tensor, int root) {
     std::vector<at::Tensor> one{tensor};
     c10d::BroadcastOptions opts;
     opts.rootRank = root;
-    impl_->backend->broadcast(one, opts)->wait(options_.timeout);
+    impl_->wait(*impl_->backend->broadcast(one, opts), options_.timeout);
   } catch (const std::exception& e) {
     fail("broadcast", e);
   }
@@ -256,7 +281,7 @@ void DistributedContext::wait_sends() {
   auto sends = std::move(impl_->sends);
   impl_->sends.clear();
   try {
-    for (auto& work : sends) work->wait(options_.timeout);
+    for (auto& work : sends) impl_->wait(*work, options_.timeout);
   } catch (const std::exception& e) {
     fail("send", e);
   }
@@ -267,7 +292,7 @@ void DistributedContext::recv(at::Tensor& tensor, int peer, int tag) {
   if (!impl_->backend) throw InternalError("recv: a world of one has no peer");
   try {
     std::vector<at::Tensor> one{tensor};
-    impl_->backend->recv(one, peer, tag)->wait(options_.timeout);
+    impl_->wait(*impl_->backend->recv(one, peer, tag), options_.timeout);
   } catch (const std::exception& e) {
     fail("receive from rank " + std::to_string(peer), e);
   }

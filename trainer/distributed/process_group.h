@@ -16,12 +16,8 @@
 
 namespace nasforge::trainer::distributed {
 
-// A collective or the rendezvous failed: a peer died, hung past the timeout, or is unreachable.
-// Not a trial's own failure: the job cannot go on.
-class CollectiveError : public Error {
- public:
-  using Error::Error;
-};
+// common/errors.h (the trainer throws it too, for a rank that cannot go on).
+using CollectiveError = nasforge::CollectiveError;
 
 enum class BackendKind { kAuto, kGloo, kNccl };
 
