@@ -76,7 +76,7 @@ TEST_CASE("two trials train side by side on one GPU, each on its own stream", "[
   std::vector<std::pair<Clock::time_point, Clock::time_point>> spans(2);
   std::vector<TrialResult> results(2);
   auto run = [&](int slot) {
-    TrialContext context;
+    trainer::TrialContext context;
     context.seed = 10 + static_cast<std::uint64_t>(slot);
     context.device = "cuda:0";
     const auto started = Clock::now();
@@ -109,7 +109,7 @@ TEST_CASE("a trial out of GPU memory fails with the device named and the next on
   config.device = "cuda:0";
   config.batch_size = 4096;
   trainer::TorchEvaluator evaluator(space, data, config);
-  TrialContext context;
+  trainer::TrialContext context;
   context.seed = 3;
   // A few MiB for this process: the first trial's activations cannot fit.
   c10::cuda::CUDACachingAllocator::emptyCache();
