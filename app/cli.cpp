@@ -34,6 +34,8 @@ constexpr const char* kCommands =
 // checked (CLI11's own conversion would read "010" as octal).
 struct Values {
   std::string config, db, out, onnx = "auto", model, split = "test", devices, workers, nproc;
+  std::string group_size, attempts, heartbeat_timeout;
+  bool launch_resume = false;
   std::string format, path, image_size, channels;
   std::string interval = "2", table_format = "csv";
   std::string max_params, max_flops;
@@ -149,15 +151,32 @@ void build(Cli& c) {
                   ->type_name("LIST");
 
   c.launch = command(app, v, "launch", "Run the search as N local data-parallel ranks",
-                     "Starts N local processes of `nasforge run CONFIG` as one data-parallel job\n"
-                     "(MASTER_ADDR=127.0.0.1, a free MASTER_PORT, RANK, WORLD_SIZE, LOCAL_RANK);\n"
-                     "fails naming the first rank that exits non-zero and stops the others.");
-  c.launch->add_option("CONFIG", v.config, "The experiment file (JSON)")->type_name("")->required();
+                     "Starts N local processes of `nasforge run CONFIG` (or `resume --db DB`) as\n"
+                     "one job (MASTER_ADDR=127.0.0.1, a free MASTER_PORT, RANK, WORLD_SIZE,\n"
+                     "LOCAL_RANK). Each trial is trained data-parallel over all ranks, or with\n"
+                     "--group-size G over G ranks, N/G trials at once (trial groups); a group\n"
+                     "whose rank dies is dropped and its trial given to another group.\n"
+                     "Fails naming the first rank that exits non-zero (with groups: rank 0).");
+  c.launch->add_option("CONFIG", v.config, "The experiment file (JSON); not with --resume")
+      ->type_name("");
   c.launch->add_option("--nproc", v.nproc, "The number of ranks (1 to 1024)")
       ->type_name("N")
       ->required()
       ->check(whole_number(1, 4));
-  c.launch_db = c.launch->add_option("--db", v.db, "The database to create")->type_name("PATH");
+  c.launch_db =
+      c.launch->add_option("--db", v.db, "The database to create (or resume)")->type_name("PATH");
+  c.launch->add_flag("--resume", v.launch_resume, "Continue the search in --db");
+  c.launch->add_option("--group-size", v.group_size, "Ranks per trial (a divisor of N; default N)")
+      ->type_name("G")
+      ->check(whole_number(1, 4));
+  c.launch->add_option("--attempts", v.attempts, "Groups a trial is given to before it fails (2)")
+      ->type_name("K")
+      ->check(whole_number(1, 3));
+  c.launch
+      ->add_option("--heartbeat-timeout", v.heartbeat_timeout,
+                   "Seconds of silence after which a group is dropped (30)")
+      ->type_name("S")
+      ->check(whole_number(1, 5));
 
   c.resume = command(app, v, "resume", "Continue a stopped search to its budget",
                      "Continues the search in the database to its budget; trials that were\n"
@@ -355,7 +374,15 @@ int dispatch(const Cli& c, std::ostream& out) {
     }
     s::run_search(v.config, c.run_db->count() ? v.db : s::default_db_path(v.config), out, parallel);
   } else if (c.launch->parsed()) {
-    s::launch_local_search(std::stoi(v.nproc), v.config, c.launch_db->count() ? v.db : "", out);
+    s::LaunchOptions launch;
+    launch.nproc = std::stoi(v.nproc);
+    launch.config_path = v.config;
+    launch.db_path = c.launch_db->count() ? v.db : "";
+    launch.resume = v.launch_resume;
+    if (!v.group_size.empty()) launch.group_size = std::stoi(v.group_size);
+    if (!v.attempts.empty()) launch.attempts = std::stoi(v.attempts);
+    if (!v.heartbeat_timeout.empty()) launch.heartbeat_timeout_s = std::stoi(v.heartbeat_timeout);
+    s::launch_local_search(launch, out);
   } else if (c.resume->parsed()) {
     s::resume_search(v.db, out);
   } else if (c.status->parsed()) {

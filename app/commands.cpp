@@ -95,9 +95,9 @@ void run_loop(store::SqliteStore& store, const Experiment& experiment, PreparedE
 
 namespace dist = nasforge::trainer::distributed;
 
-// One trial data-parallel over WORLD_SIZE ranks (launched by `nasforge launch`, torchrun, srun or
-// mpirun with the standard environment): rank 0 owns the controller and the store and sends each
-// trial to the others; ranks > 0 never touch SQLite.
+// Trials data-parallel over WORLD_SIZE ranks, or over groups of NASFORGE_GROUP_SIZE ranks side by
+// side (launched by `nasforge launch`, torchrun, srun or mpirun with the standard environment):
+// rank 0 owns the controller and the store and hands out the trials; ranks > 0 never touch SQLite.
 void run_distributed(const Experiment& experiment, const std::string& db_path, bool resume,
                      const dist::DistributedOptions& options, std::ostream& out) {
   if (!experiment.trains()) {
@@ -109,6 +109,7 @@ void run_distributed(const Experiment& experiment, const std::string& db_path, b
     throw ConfigError("WORLD_SIZE=" + std::to_string(options.world_size) +
                       ": \"fidelity.continue\" is not supported for data-parallel trials yet");
   }
+  const auto groups = TrialGroupOptions::from_environment(options.world_size);
   std::optional<store::SqliteStore> store;
   std::optional<store::WriterLease> lease;
   if (options.rank == 0) {
@@ -133,10 +134,9 @@ void run_distributed(const Experiment& experiment, const std::string& db_path, b
   prepared.space = space::make_search_space(experiment.space);
   auto data = std::make_shared<trainer::DataSplits>(trainer::load_splits(experiment.dataset));
   prepared.data = data;
-  dist::DistributedContext context(options, device);
-  dist::DataParallelEvaluator data_parallel(context, *prepared.space, data, config);
+  DistributedSearch search(options, groups, device, *prepared.space, data, config);
   if (options.rank != 0) {
-    follow_trials(context, *prepared.space, data_parallel);
+    search.serve();
     return;
   }
   if (!store) {
@@ -148,19 +148,19 @@ void run_distributed(const Experiment& experiment, const std::string& db_path, b
     store->create_experiment(experiment.name, experiment.to_json());
   }
   record_data_report(*store, prepared);
-  auto leader = std::make_unique<TrialLeader>(context, *prepared.space, data_parallel);
-  auto* leader_ptr = leader.get();
-  prepared.evaluator = std::move(leader);
+  prepared.evaluator = search.master_evaluator();
+  auto slots = experiment;  // one worker slot per trial group
+  slots.parallel.workers = search.trials_at_once();
+  slots.parallel.devices.clear();
   const auto started = std::chrono::steady_clock::now();
   const auto progress = progress_on_stderr();
-  SearchLoop loop(*store, store->experiment().id, experiment, prepared,
-                  artifacts_dir(store->path()));
+  SearchLoop loop(*store, store->experiment().id, slots, prepared, artifacts_dir(store->path()));
   loop.show_progress(progress.get());
   loop.run();
-  leader_ptr->finish();
+  search.finish();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  log::info("data-parallel over " + std::to_string(options.world_size) + " ranks");
+  log::info(search.describe());
   print_summary(*store, store->experiment().id, experiment, seconds, out);
 }
 

@@ -1,24 +1,22 @@
 #include "search/distributed_trials.h"
 
+#include <ATen/Parallel.h>
+
 #include "common/errors.h"
 #include "common/log.h"
+#include "search/group_dispatcher.h"
+#include "search/group_server.h"
+#include "trainer/distributed/store_client.h"
 
 namespace nasforge::search {
 
-TrialLeader::TrialLeader(trainer::distributed::DistributedContext& context,
-                         const space::SearchSpace& space,
-                         trainer::distributed::DataParallelEvaluator& evaluator)
+namespace dist = trainer::distributed;
+
+TrialLeader::TrialLeader(dist::DistributedContext& context, const space::SearchSpace& space,
+                         dist::DataParallelEvaluator& evaluator)
     : context_(context), space_(space), evaluator_(evaluator) {
   if (!context.is_main())
     throw InternalError("TrialLeader on rank " + std::to_string(context.rank()));
-}
-
-TrialLeader::~TrialLeader() {
-  try {
-    finish();
-  } catch (const std::exception& e) {
-    log::warn(std::string("could not tell the other ranks that the search is over: ") + e.what());
-  }
 }
 
 TrialResult TrialLeader::evaluate(const space::Architecture& arch,
@@ -43,9 +41,8 @@ void TrialLeader::finish() {
   context_.broadcast_string(nlohmann::json{{"version", 1}, {"done", true}}.dump());
 }
 
-int follow_trials(trainer::distributed::DistributedContext& context,
-                  const space::SearchSpace& space,
-                  trainer::distributed::DataParallelEvaluator& evaluator) {
+int follow_trials(dist::DistributedContext& context, const space::SearchSpace& space,
+                  dist::DataParallelEvaluator& evaluator) {
   int count = 0;
   for (;;) {
     const auto message = nlohmann::json::parse(context.broadcast_string(""));
@@ -60,6 +57,99 @@ int follow_trials(trainer::distributed::DistributedContext& context,
     evaluator.evaluate(space.from_json(message.at("architecture")), trial);
     ++count;
   }
+}
+
+namespace {
+
+// What the search loop holds: a call through to the DistributedSearch's evaluator, so that the
+// order in which the two are destroyed does not matter.
+class Forward final : public trainer::Evaluator {
+ public:
+  explicit Forward(trainer::Evaluator& target) : target_(target) {}
+  std::string type() const override { return target_.type(); }
+  TrialResult evaluate(const space::Architecture& arch,
+                       const trainer::TrialContext& context) override {
+    return target_.evaluate(arch, context);
+  }
+
+ private:
+  trainer::Evaluator& target_;
+};
+
+}  // namespace
+
+DistributedSearch::DistributedSearch(const dist::DistributedOptions& options,
+                                     const TrialGroupOptions& groups, c10::Device device,
+                                     const space::SearchSpace& space,
+                                     std::shared_ptr<const trainer::DataSplits> data,
+                                     const trainer::TrainConfig& config)
+    : options_(options),
+      layout_(options.world_size, groups.group_size > 0 ? groups.group_size : options.world_size),
+      groups_(groups),
+      space_(space),
+      threads_(config.threads),
+      world_(std::make_unique<dist::DistributedContext>(options, device)) {
+  dist::DistributedContext* trains_on = world_.get();
+  if (layout_.groups() > 1) {
+    group_ = world_->new_group(layout_.ranks_of(layout_.group_of(options.rank)));
+    trains_on = group_.get();
+  }
+  evaluator_ =
+      std::make_unique<dist::DataParallelEvaluator>(*trains_on, space, std::move(data), config);
+}
+
+DistributedSearch::~DistributedSearch() {
+  stopping_ = true;
+  if (own_group_.joinable()) own_group_.join();
+}
+
+std::string DistributedSearch::describe() const {
+  if (layout_.groups() == 1) {
+    return "data-parallel over " + std::to_string(options_.world_size) + " ranks";
+  }
+  return std::to_string(options_.world_size) + " ranks as " + std::to_string(layout_.groups()) +
+         " trial groups of " + std::to_string(layout_.group_size());
+}
+
+void DistributedSearch::serve() {
+  if (is_master()) throw InternalError("DistributedSearch::serve on rank 0");
+  if (threads_ > 0) at::set_num_threads(threads_);
+  if (!group_) {
+    follow_trials(*world_, space_, *evaluator_);
+    return;
+  }
+  auto store =
+      dist::StoreClient::connect(options_.master_addr, options_.master_port, options_.timeout);
+  serve_group(*group_, layout_.group_of(options_.rank), *store, space_, *evaluator_);
+}
+
+std::unique_ptr<trainer::Evaluator> DistributedSearch::master_evaluator() {
+  if (!is_master()) throw InternalError("DistributedSearch::master_evaluator on a rank > 0");
+  if (!group_) {
+    leader_ = std::make_unique<TrialLeader>(*world_, space_, *evaluator_);
+    return std::make_unique<Forward>(*leader_);
+  }
+  dispatcher_ = std::make_unique<GroupDispatcher>(
+      dist::StoreClient::connect(options_.master_addr, options_.master_port, options_.timeout),
+      layout_, groups_, space_);
+  auto store =
+      dist::StoreClient::connect(options_.master_addr, options_.master_port, options_.timeout);
+  own_group_ = std::thread([this, store = std::shared_ptr(std::move(store))] {
+    if (threads_ > 0) at::set_num_threads(threads_);
+    try {
+      serve_group(*group_, 0, *store, space_, *evaluator_, &stopping_);
+    } catch (const std::exception& e) {
+      // The master goes on with the other groups; the dispatcher has seen the group break.
+      log::warn(std::string("trial group 0 stopped: ") + e.what());
+    }
+  });
+  return std::make_unique<Forward>(*dispatcher_);
+}
+
+void DistributedSearch::finish() {
+  if (leader_) leader_->finish();
+  if (dispatcher_) dispatcher_->finish();
+  if (own_group_.joinable()) own_group_.join();
 }
 
 }  // namespace nasforge::search

@@ -1,27 +1,35 @@
 #pragma once
-// A search on several ranks, one trial data-parallel over all of them: rank 0 owns the
-// controller and the store and wraps its evaluator in a TrialLeader; ranks > 0 follow.
+// A search on several ranks (the environment of `nasforge launch`, torchrun or srun). Rank 0 owns
+// the controller and the store. With trial groups (TrialGroupOptions::group_size below the world)
+// the ranks form groups that each train one trial data-parallel, handed out by rank 0's
+// GroupDispatcher (search/group_dispatcher.h); otherwise one trial at a time is trained over all
+// ranks: rank 0's TrialLeader sends it to the others, which follow_trials().
+#include <atomic>
+#include <exception>
+#include <memory>
 #include <string>
+#include <thread>
 
+#include "search/trial_groups.h"
 #include "space/search_space.h"
 #include "trainer/distributed/data_parallel.h"
 #include "trainer/evaluator.h"
 
 namespace nasforge::search {
 
-// Running a search on several ranks: rank 0 owns the controller and the store and wraps its
-// evaluator in a TrialLeader, which sends each trial (architecture JSON, seed, hparams) to the
-// other ranks before evaluating it with them; ranks > 0 call follow_trials(), which evaluates what
-// arrives until the leader's finish().
+class GroupDispatcher;
+
+// Rank 0's evaluator when all ranks train each trial: sends the trial (architecture JSON, seed,
+// hparams) to the other ranks, then evaluates it with them.
 class TrialLeader final : public trainer::Evaluator {
  public:
   TrialLeader(trainer::distributed::DistributedContext& context, const space::SearchSpace& space,
               trainer::distributed::DataParallelEvaluator& evaluator);
-  ~TrialLeader() override;  // finish(), errors swallowed
   std::string type() const override { return "train"; }
   TrialResult evaluate(const space::Architecture& arch,
                        const trainer::TrialContext& context) override;
-  // Tells the followers that the search is over (idempotent).
+  // Tells the followers that the search is over (idempotent). Not called on destruction: after a
+  // failure the peers stop on their own, and the context may be gone already.
   void finish();
 
  private:
@@ -35,5 +43,48 @@ class TrialLeader final : public trainer::Evaluator {
 int follow_trials(trainer::distributed::DistributedContext& context,
                   const space::SearchSpace& space,
                   trainer::distributed::DataParallelEvaluator& evaluator);
+
+// One rank's part of a distributed search.
+class DistributedSearch {
+ public:
+  // Joins the job (every rank), and with trial groups, this rank's group.
+  DistributedSearch(const trainer::distributed::DistributedOptions& options,
+                    const TrialGroupOptions& groups, c10::Device device,
+                    const space::SearchSpace& space,
+                    std::shared_ptr<const trainer::DataSplits> data,
+                    const trainer::TrainConfig& config);
+  ~DistributedSearch();  // rank 0: stops its own group's thread (after its epoch) and joins it
+  DistributedSearch(const DistributedSearch&) = delete;
+  DistributedSearch& operator=(const DistributedSearch&) = delete;
+
+  bool is_master() const { return world_->is_main(); }
+  // How many trials rank 0's search loop keeps in flight: one per group.
+  int trials_at_once() const { return layout_.groups(); }
+  // "data-parallel over 2 ranks" or "4 ranks as 2 trial groups of 2".
+  std::string describe() const;
+
+  // Ranks > 0: trains what rank 0 sends until the search is over. CollectiveError when this
+  // rank's group breaks (naming the rank that died) or rank 0 is gone.
+  void serve();
+  // Rank 0: the search loop's evaluator (it refers to this object, which must outlive its calls;
+  // destroying it later is harmless). With groups, rank 0's own group starts serving on a thread.
+  std::unique_ptr<trainer::Evaluator> master_evaluator();
+  // Rank 0, after the loop: tells every other rank that the search is over.
+  void finish();
+
+ private:
+  trainer::distributed::DistributedOptions options_;
+  GroupLayout layout_;
+  TrialGroupOptions groups_;
+  const space::SearchSpace& space_;
+  int threads_;  // the training config's intra-op threads (0: LibTorch's default)
+  std::unique_ptr<trainer::distributed::DistributedContext> world_;
+  std::unique_ptr<trainer::distributed::DistributedContext> group_;  // null without groups
+  std::unique_ptr<trainer::distributed::DataParallelEvaluator> evaluator_;
+  std::unique_ptr<TrialLeader> leader_;
+  std::unique_ptr<GroupDispatcher> dispatcher_;
+  std::atomic<bool> stopping_{false};
+  std::thread own_group_;  // rank 0 serving its group, beside the master
+};
 
 }  // namespace nasforge::search

@@ -170,6 +170,57 @@ TEST_CASE("a rank that dies makes the other fail within the timeout, naming it",
                     Catch::Contains("rank 1") && Catch::Contains("signal 9"));
 }
 
+TEST_CASE("of 3 ranks the survivors name the one that died from its silent heartbeat",
+          "[distributed]") {
+  // With more than one peer the failing collective cannot say who died: the heartbeats do.
+  const auto dir = scratch("peer_death_3");
+  ::setenv("NASFORGE_DIST_TIMEOUT", "20", 1);
+  dist::LaunchSpec spec;
+  spec.program = NASFORGE_DP_WORKER;
+  spec.nproc = 3;
+  spec.per_rank_args = {{"--out", (dir / "rank0").string()},
+                        {"--out", (dir / "rank1").string()},
+                        {"--out", (dir / "rank2").string(), "--die-at-step", "3"}};
+  spec.grace = std::chrono::seconds(60);
+  const auto exits = dist::launch_local(spec);
+  ::unsetenv("NASFORGE_DIST_TIMEOUT");
+  CHECK(exits[2].signal == SIGKILL);
+  for (int r : {0, 1}) {
+    INFO("rank " << r << ": " << read_text(dir / ("rank" + std::to_string(r) + ".error")));
+    CHECK(exits[r].exit_code == 2);  // an error, not a crash signal
+    CHECK_FALSE(exits[r].killed_by_launcher);
+    CHECK_THAT(read_text(dir / ("rank" + std::to_string(r) + ".error")),
+               Catch::Contains("(rank 2 stopped (no heartbeat))") &&
+                   Catch::StartsWith("rank " + std::to_string(r) + " of 3"));
+  }
+}
+
+TEST_CASE("new_group: 4 ranks as 2 subgroups sum over their own group only", "[distributed]") {
+  const auto dir = scratch("subgroups");
+  const auto exits = run_worker(4, dir, {"--group-sum", "2"});
+  REQUIRE_NOTHROW(dist::check_ranks(exits));
+  // Ranks 0 and 1 sum to 1, ranks 2 and 3 to 5: no value crossed groups.
+  const char* expected[] = {"1 0 2\n", "1 1 2\n", "5 0 2\n", "5 1 2\n"};
+  for (int r = 0; r < 4; ++r) {
+    CHECK(read_text(dir / ("rank" + std::to_string(r))) == expected[r]);
+  }
+}
+
+TEST_CASE("with trial groups a failed rank > 0 leaves the others running", "[distributed]") {
+  dist::LaunchSpec spec;
+  spec.program = "/bin/sh";
+  spec.args = {"-c", "if [ \"$RANK\" = 1 ]; then exit 3; fi; sleep 1; test \"$EXTRA\" = yes"};
+  spec.nproc = 3;
+  spec.grace = std::chrono::milliseconds(100);
+  spec.survive_rank_failures = true;
+  spec.env = {"EXTRA=yes"};
+  const auto exits = dist::launch_local(spec);
+  CHECK(exits[1].exit_code == 3);
+  CHECK(exits[0].ok());  // not stopped 100 ms after rank 1 failed
+  CHECK(exits[2].ok());
+  CHECK_FALSE(exits[0].killed_by_launcher);
+}
+
 TEST_CASE("the launcher names a failing rank and stops the others", "[distributed]") {
   dist::LaunchSpec spec;
   spec.program = "/bin/sh";

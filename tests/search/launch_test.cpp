@@ -1,5 +1,13 @@
 #include "tests/nasforge_catch.h"
 
+#include <signal.h>
+
+#include <algorithm>
+#include <future>
+#include <map>
+#include <set>
+#include <thread>
+
 #include "store/sqlite_store.h"
 #include "tests/search/cli_helpers.h"
 
@@ -33,4 +41,209 @@ TEST_CASE("launch fails with the rank named when the input is bad", "[search][di
       run_cli("launch --nproc 2 " + dir.file("missing.json") + " --db " + dir.file("x.db"));
   CHECK(result.exit_code != 0);
   CHECK_THAT(result.output, Catch::Contains("rank 0"));
+}
+
+namespace {
+
+// The command line run with extra environment, in the background; get() waits for its end.
+std::future<CliResult> start_cli(const std::string& env, const std::string& args) {
+  return std::async(std::launch::async, [=] {
+    const std::string command = env + " " + std::string(NASFORGE_BINARY) + " " + args + " 2>&1";
+    CliResult result;
+    FILE* pipe = popen(command.c_str(), "r");
+    if (!pipe) return result;
+    std::array<char, 4096> buffer;
+    size_t n;
+    while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+      result.output.append(buffer.data(), n);
+    const int status = pclose(pipe);
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return result;
+  });
+}
+
+std::string read_all(const std::filesystem::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+// The pid of the rank `rank` of the job writing `db` (its environment says RANK=rank), or 0.
+int rank_pid(const std::string& db, int rank) {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const auto name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    auto cmdline = read_all(entry.path() / "cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find(db) == std::string::npos || cmdline.find(" launch ") != std::string::npos) {
+      continue;
+    }
+    auto environ = read_all(entry.path() / "environ");
+    environ.insert(environ.begin(), '\0');
+    if (environ.find(std::string("\0RANK=", 6) + std::to_string(rank) + '\0') !=
+        std::string::npos) {
+      return std::stoi(name);
+    }
+  }
+  return 0;
+}
+
+// Waits until the database at `db` holds at least `count` epoch rows (true) or `limit` passes.
+bool wait_for_epochs(const std::string& db, std::size_t count, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!std::filesystem::exists(db)) continue;
+    try {
+      auto store = store::SqliteStore::open(db);
+      std::size_t epochs = 0;
+      for (const auto& t : store.trials(store.experiment().id)) epochs += store.epochs(t.id).size();
+      if (epochs >= count) return true;
+    } catch (const std::exception&) {
+      // Not created yet, or being written: look again.
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("launch --nproc 4 --group-size 2 trains two trials at once and records each once",
+          "[search][distributed]") {
+  TempDir dir("cli-launch-groups");
+  const auto config = write_json(dir, "tiny.json", tiny_fashion_experiment(4, 1));
+  const auto db = dir.file("groups.db");
+  const auto result = run_cli("launch --nproc 4 --group-size 2 " + config + " --db " + db);
+  INFO(result.output);
+  REQUIRE(result.exit_code == 0);
+  CHECK_THAT(result.output, Catch::Contains("4 ranks as 2 trial groups of 2"));
+  auto store = store::SqliteStore::open(db);
+  const auto trials = store.trials(store.experiment().id);
+  REQUIRE(trials.size() == 4);
+  std::set<std::int64_t> ordinals;
+  std::map<int, std::vector<std::pair<double, double>>> trained;  // by group: when it trained
+  for (const auto& t : trials) {
+    ordinals.insert(t.ordinal);
+    CHECK(t.state == TrialState::kCompleted);
+    CHECK(store.epochs(t.id).size() == 1);
+    const auto& extra = t.result.extra;
+    REQUIRE(extra.contains("group"));
+    CHECK(extra.at("attempts") == 1);
+    CHECK(extra.at("world_size") == 2);  // each trial data-parallel over its group's 2 ranks
+    trained[extra.at("group").get<int>()].emplace_back(extra.at("trained_from").get<double>(),
+                                                       extra.at("trained_until").get<double>());
+  }
+  CHECK(ordinals == std::set<std::int64_t>{0, 1, 2, 3});
+  // Both groups trained, and at the same time: some interval of group 0 overlaps one of group 1
+  // (times taken by the groups around their training, not by the master when it planned).
+  REQUIRE(trained.size() == 2);
+  double overlap = 0;
+  for (const auto& [a0, a1] : trained[0]) {
+    for (const auto& [b0, b1] : trained[1])
+      overlap += std::max(0.0, std::min(a1, b1) - std::max(a0, b0));
+  }
+  CHECK(overlap > 0.5);
+}
+
+TEST_CASE("a rank killed mid-trial costs its group only and the trial re-runs on the other group",
+          "[search][distributed]") {
+  TempDir dir("cli-launch-groups-kill");
+  const auto config = write_json(dir, "tiny.json", tiny_fashion_experiment(6, 2));
+  const auto db = dir.file("groups.db");
+  auto run =
+      start_cli("NASFORGE_DIST_TIMEOUT=30",
+                "launch --nproc 4 --group-size 2 --heartbeat-timeout 20 " + config + " --db " + db);
+  // Both groups start their first trial together; once one epoch is recorded, group 1 (ranks 2
+  // and 3) is inside a trial.
+  REQUIRE(wait_for_epochs(db, 1, std::chrono::seconds(60)));
+  const int victim = rank_pid(db, 3);
+  REQUIRE(victim > 0);
+  ::kill(victim, SIGKILL);
+  const auto result = run.get();
+  INFO(result.output);
+  CHECK(result.exit_code == 0);
+  CHECK_THAT(result.output,
+             Catch::Contains("rank 3 (pid " + std::to_string(victim) + ") was killed by signal 9"));
+  // Rank 2 stopped its collective with an error naming rank 3, not a crash.
+  CHECK_THAT(result.output,
+             Catch::Contains("rank 2 in the group of ranks 2 and 3: all-reduce failed") ||
+                 Catch::Contains("rank 2 in the group of ranks 2 and 3: broadcast failed"));
+  CHECK_THAT(result.output, Catch::Contains("(rank 3 stopped (no heartbeat))"));
+  CHECK_THAT(result.output, !Catch::Contains("signal 11"));
+  auto store = store::SqliteStore::open(db);
+  const auto trials = store.trials(store.experiment().id);
+  REQUIRE(trials.size() == 6);
+  int rerun = 0;
+  for (const auto& t : trials) {
+    INFO("trial " << t.ordinal << " " << t.result.extra.dump());
+    CHECK(t.state == TrialState::kCompleted);
+    const auto epochs = store.epochs(t.id);
+    REQUIRE(epochs.size() == 2);  // the re-run's epochs are not recorded twice
+    CHECK(epochs[0].epoch == 1);
+    CHECK(epochs[1].epoch == 2);
+    if (t.result.extra.at("attempts") == 2) {
+      ++rerun;
+      CHECK(t.result.extra.at("group") == 0);  // the group left
+    }
+  }
+  CHECK(rerun == 1);
+}
+
+TEST_CASE("killing rank 1 of a data-parallel launch stops rank 0 naming it and launch resumes",
+          "[search][distributed]") {
+  TempDir dir("cli-launch-kill-resume");
+  const auto config = write_json(dir, "tiny.json", tiny_fashion_experiment(3, 2));
+  const auto db = dir.file("dp.db");
+  auto run = start_cli("NASFORGE_DIST_TIMEOUT=30", "launch --nproc 2 " + config + " --db " + db);
+  REQUIRE(wait_for_epochs(db, 1, std::chrono::seconds(60)));  // trial 0 is in its epoch 2
+  const int victim = rank_pid(db, 1);
+  REQUIRE(victim > 0);
+  ::kill(victim, SIGKILL);
+  const auto result = run.get();
+  INFO(result.output);
+  CHECK(result.exit_code == 2);
+  CHECK_THAT(result.output,
+             Catch::Contains("rank 1 (pid " + std::to_string(victim) + ") was killed by signal 9"));
+  // Rank 0 stopped by itself (no crash signal, not killed by the launcher), naming rank 1.
+  CHECK_THAT(result.output,
+             Catch::Contains("rank 0 of 2: ") &&
+                 Catch::Contains("(rank 1 stopped (no heartbeat))") &&
+                 Catch::Matches("[\\s\\S]*rank 0 \\(pid \\d+\\) exited with code \\d[\\s\\S]*"));
+  CHECK_THAT(result.output,
+             !Catch::Contains("signal 11") && !Catch::Contains("after the launcher stopped it"));
+  {
+    // Consistent: what finished is complete, the interrupted trial is left running (no failure
+    // recorded for a dead peer), and nothing else.
+    auto store = store::SqliteStore::open(db);
+    const auto trials = store.trials(store.experiment().id);
+    int running = 0;
+    for (const auto& t : trials) {
+      CHECK(t.state != TrialState::kFailed);
+      if (t.state == TrialState::kRunning) ++running;
+      if (t.state == TrialState::kCompleted) CHECK(store.epochs(t.id).size() == 2);
+    }
+    CHECK(running == 1);
+  }
+  const auto resumed = run_cli("launch --nproc 2 --resume --db " + db);
+  INFO(resumed.output);
+  REQUIRE(resumed.exit_code == 0);
+  auto store = store::SqliteStore::open(db);
+  const auto trials = store.trials(store.experiment().id);
+  REQUIRE(trials.size() == 3);
+  for (const auto& t : trials) {
+    CHECK(t.state == TrialState::kCompleted);
+    CHECK(store.epochs(t.id).size() == 2);
+    CHECK(t.result.extra.at("world_size") == 2);
+  }
+}
+
+TEST_CASE("launch refuses a group size that does not divide the ranks and --resume without --db",
+          "[search][distributed]") {
+  TempDir dir("cli-launch-bad-groups");
+  const auto config = write_json(dir, "tiny.json", tiny_fashion_experiment(2, 1));
+  auto result = run_cli("launch --nproc 4 --group-size 3 " + config + " --db " + dir.file("x.db"));
+  CHECK(result.exit_code == 2);
+  CHECK_THAT(result.output, Catch::Contains("--group-size 3 does not divide --nproc 4"));
+  result = run_cli("launch --nproc 2 --resume");
+  CHECK(result.exit_code == 2);
+  CHECK_THAT(result.output, Catch::Contains("--resume needs --db"));
 }

@@ -98,10 +98,11 @@ std::vector<RankExit> launch_local(const LaunchSpec& spec) {
     const auto& args =
         r < static_cast<int>(spec.per_rank_args.size()) ? spec.per_rank_args[r] : spec.args;
     exits[r].rank = r;
-    exits[r].pid = spawn(spec.program, args,
-                         {"MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + std::to_string(port),
-                          "RANK=" + std::to_string(r), "WORLD_SIZE=" + std::to_string(spec.nproc),
-                          "LOCAL_RANK=" + std::to_string(r)});
+    std::vector<std::string> env{
+        "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + std::to_string(port), "RANK=" + std::to_string(r),
+        "WORLD_SIZE=" + std::to_string(spec.nproc), "LOCAL_RANK=" + std::to_string(r)};
+    env.insert(env.end(), spec.env.begin(), spec.env.end());
+    exits[r].pid = spawn(spec.program, args, env);
   }
   int running = spec.nproc;
   std::optional<Clock::time_point> deadline;  // set when a rank fails
@@ -129,7 +130,8 @@ std::vector<RankExit> launch_local(const LaunchSpec& spec) {
       if (e.pid != pid) continue;
       record(e, status);
       e.finish_order = ++finished;
-      if (!e.ok() && !deadline) deadline = Clock::now() + spec.grace;
+      const bool ends_job = spec.survive_rank_failures ? e.rank == 0 : !e.ok();
+      if (ends_job && !deadline) deadline = Clock::now() + spec.grace;
       e.pid = -e.pid;  // done; keeps the id for describe()
       --running;
     }

@@ -17,6 +17,11 @@ struct LaunchSpec {
   // After the first rank fails, how long the others get to fail or finish on their own before
   // they are killed (they usually fail by themselves within the collective timeout).
   std::chrono::milliseconds grace{5'000};
+  // Trial groups: a rank > 0 that fails leaves the others running (the master gives its trial to
+  // another group); only rank 0's end, failed or not, starts the grace for the others.
+  bool survive_rank_failures = false;
+  // Further environment of every rank ("NAME=value"), e.g. NASFORGE_GROUP_SIZE.
+  std::vector<std::string> env;
 };
 
 struct RankExit {

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 #include <torch/csrc/distributed/c10d/Backend.hpp>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
@@ -12,6 +13,8 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
+
+#include "trainer/distributed/heartbeat.h"
 
 namespace nasforge::trainer::distributed {
 
@@ -91,6 +94,10 @@ struct DistributedContext::Impl {
   std::string name = "none";
   std::mutex started_mutex;  // guards `started`: gradient hooks start collectives
   std::vector<c10::intrusive_ptr<c10d::Work>> started;
+  // A subgroup's members (global ranks; empty: the whole world) and the job's heartbeat, shared
+  // with the world's context, which names the peers that went silent when a collective fails.
+  std::vector<int> members;
+  std::shared_ptr<Heartbeat> heartbeat;
   bool nccl = false;
 
   // Gloo: the host waits, at most `timeout`. NCCL: the current stream waits for the collective's
@@ -108,7 +115,11 @@ struct DistributedContext::Impl {
 };
 
 DistributedContext::DistributedContext(const DistributedOptions& options, c10::Device device)
-    : options_(options), device_(device), impl_(std::make_unique<Impl>()) {
+    : DistributedContext(options, device, std::make_unique<Impl>()) {}
+
+DistributedContext::DistributedContext(const DistributedOptions& options, c10::Device device,
+                                       std::unique_ptr<Impl> impl)
+    : options_(options), device_(device), impl_(std::move(impl)) {
   options_.validate();
   if (options_.world_size == 1) return;
   auto kind = options_.backend;
@@ -120,19 +131,30 @@ DistributedContext::DistributedContext(const DistributedOptions& options, c10::D
     throw ConfigError("the nccl backend takes CUDA tensors; use gloo for device " + device.str());
   }
   const std::string where = options_.master_addr + ":" + std::to_string(options_.master_port);
-  try {
-    c10d::TCPStoreOptions store_options;
-    store_options.port = static_cast<std::uint16_t>(options_.master_port);
-    store_options.isServer = options_.rank == 0;
-    store_options.numWorkers = static_cast<std::size_t>(options_.world_size);
-    store_options.waitWorkers = true;
-    store_options.timeout = options_.timeout;
-    impl_->store = c10::make_intrusive<c10d::TCPStore>(options_.master_addr, store_options);
-  } catch (const std::exception& e) {
-    throw CollectiveError("rank " + std::to_string(options_.rank) + " of " +
-                          std::to_string(options_.world_size) + ": rendezvous at " + where +
-                          " failed: " + first_line(e.what()) +
-                          " (are all ranks started with the same MASTER_ADDR and MASTER_PORT?)");
+  if (!impl_->store) {  // a subgroup comes with its parent's store, prefixed
+    try {
+      c10d::TCPStoreOptions store_options;
+      store_options.port = static_cast<std::uint16_t>(options_.master_port);
+      store_options.isServer = options_.rank == 0;
+      store_options.numWorkers = static_cast<std::size_t>(options_.world_size);
+      store_options.waitWorkers = true;
+      store_options.timeout = options_.timeout;
+      impl_->store = c10::make_intrusive<c10d::TCPStore>(options_.master_addr, store_options);
+    } catch (const std::exception& e) {
+      throw CollectiveError("rank " + std::to_string(options_.rank) + " of " +
+                            std::to_string(options_.world_size) + ": rendezvous at " + where +
+                            " failed: " + first_line(e.what()) +
+                            " (are all ranks started with the same MASTER_ADDR and MASTER_PORT?)");
+    }
+  }
+  if (!impl_->heartbeat) {
+    try {
+      impl_->heartbeat = std::make_shared<Heartbeat>(
+          StoreClient::connect(options_.master_addr, options_.master_port, options_.timeout),
+          options_.rank);
+    } catch (const Error& e) {
+      throw CollectiveError("rank " + std::to_string(options_.rank) + ": " + e.what());
+    }
   }
   try {
     if (kind == BackendKind::kGloo) {
@@ -184,13 +206,63 @@ DistributedContext::~DistributedContext() {
 
 std::string DistributedContext::backend_name() const { return impl_->name; }
 
+int DistributedContext::global_rank() const {
+  return impl_->members.empty() ? options_.rank : impl_->members[options_.rank];
+}
+
+std::unique_ptr<DistributedContext> DistributedContext::new_group(
+    const std::vector<int>& ranks) const {
+  if (!impl_->members.empty()) throw InternalError("new_group: call it on the world's context");
+  std::string tag = "nasforge/group";
+  int local = -1;
+  for (std::size_t i = 0; i < ranks.size(); ++i) {
+    if (ranks[i] < 0 || ranks[i] >= options_.world_size || (i > 0 && ranks[i] <= ranks[i - 1])) {
+      throw InternalError("new_group: ranks must be ascending and in [0, " +
+                          std::to_string(options_.world_size) + ")");
+    }
+    if (ranks[i] == options_.rank) local = static_cast<int>(i);
+    tag += (i == 0 ? "/" : "-") + std::to_string(ranks[i]);
+  }
+  if (local < 0) {
+    throw InternalError("new_group: rank " + std::to_string(options_.rank) +
+                        " is not one of the group's ranks");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->members = ranks;
+  impl->heartbeat = impl_->heartbeat;
+  if (impl_->store) impl->store = c10::make_intrusive<c10d::PrefixStore>(tag, impl_->store);
+  auto options = options_;
+  options.rank = local;
+  options.world_size = static_cast<int>(ranks.size());
+  return std::unique_ptr<DistributedContext>(
+      new DistributedContext(options, device_, std::move(impl)));
+}
+
 void DistributedContext::fail(const std::string& what, const std::exception& e) const {
-  std::string peer = "a peer";
-  if (options_.world_size == 2) peer = "rank " + std::to_string(1 - options_.rank);
-  throw CollectiveError("rank " + std::to_string(options_.rank) + " of " +
-                        std::to_string(options_.world_size) + ": " + what + " failed: " +
-                        first_line(e.what()) + " (" + peer + " stopped or did not answer within " +
-                        std::to_string(options_.timeout.count() / 1000) + " s)");
+  std::vector<int> peers;
+  for (int r = 0; r < options_.world_size; ++r) {
+    const int global = impl_->members.empty() ? r : impl_->members[r];
+    if (global != global_rank()) peers.push_back(global);
+  }
+  // A killed peer stops beating at once: name it rather than guess.
+  std::string peer = peers.size() == 1 ? describe_ranks(peers) : "a peer";
+  std::string why =
+      " stopped or did not answer within " + std::to_string(options_.timeout.count() / 1000) + " s";
+  if (impl_->heartbeat) {
+    const auto silent = impl_->heartbeat->silent(peers, 6 * kHeartbeatInterval);
+    if (!silent.empty()) {
+      peer = describe_ranks(silent);
+      why = silent.size() == 1 ? " stopped (no heartbeat)" : " stopped (no heartbeats)";
+    }
+  }
+  std::string where = "rank " + std::to_string(global_rank());
+  if (impl_->members.empty()) {
+    where += " of " + std::to_string(options_.world_size);
+  } else {
+    where.append(" in the group of ").append(describe_ranks(impl_->members));
+  }
+  throw CollectiveError(where + ": " + what + " failed: " + first_line(e.what()) + " (" + peer +
+                        why + ")");
 }
 
 void DistributedContext::all_reduce_sum(std::vector<at::Tensor>& tensors) {

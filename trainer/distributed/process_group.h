@@ -48,7 +48,10 @@ class DistributedContext {
   DistributedContext(const DistributedContext&) = delete;
   DistributedContext& operator=(const DistributedContext&) = delete;
 
+  // In a subgroup (new_group), rank() and world_size() are this process's place in the group and
+  // the group's size; global_rank() is its rank in the whole job.
   int rank() const { return options_.rank; }
+  int global_rank() const;
   int world_size() const { return options_.world_size; }
   int local_rank() const { return options_.local_rank; }
   bool is_main() const { return options_.rank == 0; }
@@ -71,6 +74,12 @@ class DistributedContext {
   std::string broadcast_string(const std::string& value, int root = 0);
   void barrier();
 
+  // The subgroup of `ranks` (ranks of this world, ascending, this process among them), as
+  // torch.distributed.new_group: a process group of its own on the same backend, rendezvous
+  // through the same store under a prefix naming its ranks. Only its members call it; a group of
+  // one is a stub. Its collectives' errors name the global ranks.
+  std::unique_ptr<DistributedContext> new_group(const std::vector<int>& ranks) const;
+
   // Point to point, as pipeline stages use them (Gloo on CPU; NCCL takes the same calls). send()
   // starts sending `tensor` (contiguous; kept alive here) to rank `peer` and returns at once;
   // wait_sends() waits for every send started so far. recv() fills `tensor` (its shape and dtype
@@ -82,6 +91,8 @@ class DistributedContext {
 
  private:
   struct Impl;
+  DistributedContext(const DistributedOptions& options, c10::Device device,
+                     std::unique_ptr<Impl> impl);
   // Rethrows a c10d failure as CollectiveError saying which collective, on which rank, and why.
   [[noreturn]] void fail(const std::string& what, const std::exception& e) const;
 

@@ -4,6 +4,10 @@
 //
 //   dp_worker --out FILE [--epochs E] [--batch B] [--partition contiguous|hash]
 //             [--train-bn] [--die-at-step S] [--no-overlap]
+//   dp_worker --out FILE --group-sum G
+//
+// --group-sum: no training; the ranks form groups of G (new_group) and each writes to --out the
+// sum of its group's global ranks, its rank and size in the group.
 //
 // A rank also writes --out + ".buckets": how many bucket all-reduces its gradient hooks started
 // during backward, and how many started after it.
@@ -76,7 +80,7 @@ trainer::DataSplits synthetic() {
 
 int run(int argc, char** argv) {
   std::string out, partition = "contiguous";
-  int epochs = 2, batch = 32, die_at = 0;
+  int epochs = 2, batch = 32, die_at = 0, group_sum = 0;
   bool train_bn = false, overlap = true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -94,6 +98,8 @@ int run(int argc, char** argv) {
       partition = value();
     else if (a == "--die-at-step")
       die_at = std::stoi(value());
+    else if (a == "--group-sum")
+      group_sum = std::stoi(value());
     else if (a == "--train-bn")
       train_bn = true;
     else if (a == "--no-overlap")
@@ -105,6 +111,19 @@ int run(int argc, char** argv) {
   try {
     at::set_num_threads(1);
     const auto options = dist::DistributedOptions::from_environment();
+    if (group_sum > 0) {
+      dist::DistributedContext world(options, c10::Device(c10::kCPU));
+      std::vector<int> ranks;
+      const int first = options.rank / group_sum * group_sum;
+      for (int r = first; r < first + group_sum; ++r) ranks.push_back(r);
+      const auto group = world.new_group(ranks);
+      auto value = at::full({1}, static_cast<double>(group->global_rank()),
+                            at::TensorOptions().dtype(at::kDouble));
+      group->all_reduce_sum(value);
+      std::ofstream(out) << value.item<double>() << " " << group->rank() << " "
+                         << group->world_size() << "\n";
+      return 0;
+    }
     const auto data = synthetic();
     space::BlockSpace space(nlohmann::json::parse(R"({"type": "blocks", "stem_width": 8, "stages": [
       {"block": ["basic"], "depth": [1], "width": [8]},
