@@ -29,7 +29,8 @@ class BatchPrefetcher {
   // `images` and `labels` on the host; `depth` batches are gathered ahead by up to `workers`
   // threads; `pin`: gather into page-locked memory (needs CUDA).
   BatchPrefetcher(at::Tensor images, at::Tensor labels, int depth, int workers, bool pin);
-  // Waits for the batches still being gathered.
+  // Waits for nothing: a batch still being gathered keeps what it reads alive, and tasks that
+  // have not started by then find the prefetcher gone and do nothing.
   ~BatchPrefetcher();
   BatchPrefetcher(const BatchPrefetcher&) = delete;
   BatchPrefetcher& operator=(const BatchPrefetcher&) = delete;
@@ -44,13 +45,12 @@ class BatchPrefetcher {
 
  private:
   struct Pending;
-  struct Workers;  // a oneTBB arena and a count of its tasks (kept out of this header)
+  struct Source;   // the host tensors, shared with the tasks gathering from them
+  struct Workers;  // a oneTBB arena (kept out of this header)
   void submit(size_t batch);
-  void gather(Pending& pending) const;
 
-  at::Tensor images_, labels_;
+  std::shared_ptr<const Source> source_;
   size_t depth_;
-  bool pin_;
   std::unique_ptr<Workers> workers_;
   std::vector<at::Tensor> batch_indices_;
   std::deque<std::shared_ptr<Pending>> pending_;  // submitted, not yet taken, in order

@@ -4,7 +4,11 @@
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 
+#include <chrono>
+#include <future>
 #include <vector>
+
+#include <tbb/global_control.h>
 
 #include "common/errors.h"
 #include "trainer/batch_prefetcher.h"
@@ -49,6 +53,29 @@ TEST_CASE("the prefetcher hands out each batch's gather, in order, epoch after e
   const auto order = at::arange(49, -1, -1, at::kLong);
   prefetcher.start_epoch(batches_of(order, 10));
   CHECK(prefetcher.next().labels.equal(labels.index_select(0, order.narrow(0, 0, 10))));
+}
+
+TEST_CASE("with no oneTBB worker to run its tasks, the prefetcher still runs epoch after epoch",
+          "[trainer]") {
+  // One thread in all: the tasks it enqueues never get a worker. The training thread gathers
+  // every batch itself, and no epoch waits for a task that cannot run (one used to).
+  const tbb::global_control one_thread(tbb::global_control::max_allowed_parallelism, 1);
+  const auto images = at::randint(0, 256, {30, 1, 4, 4}, at::kByte);
+  const auto labels = at::arange(30, at::kLong);
+  auto epochs = std::async(std::launch::async, [&] {
+    trainer::BatchPrefetcher prefetcher(images, labels, /*depth=*/2, /*workers=*/1, false);
+    int batches = 0;
+    for (int epoch = 0; epoch < 3; ++epoch) {
+      const auto indices = batches_of(at::randperm(30, at::kLong), 8);
+      prefetcher.start_epoch(indices);
+      for (const auto& index : indices) {
+        if (prefetcher.next().labels.equal(labels.index_select(0, index))) ++batches;
+      }
+    }
+    return batches;
+  });
+  REQUIRE(epochs.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+  CHECK(epochs.get() == 12);
 }
 
 TEST_CASE("a worker's error reaches the training thread", "[trainer]") {
