@@ -75,6 +75,8 @@ double max_relative_difference(const std::vector<float>& a, const std::vector<fl
 struct Reference {
   std::vector<double> losses;
   std::map<std::string, at::Tensor> first_grads, weights;
+  double eval_loss = 0;  // on batch(kSteps), in eval mode, after training
+  std::int64_t eval_correct = 0;
 };
 
 Reference train_whole(bool frozen_bn, bool whole_batch) {
@@ -111,6 +113,12 @@ Reference train_whole(bool frozen_bn, bool whole_batch) {
     optimizer.step(pc::kLearningRate);
   }
   for (const auto& p : network->named_parameters()) ref.weights[p.key()] = p.value().clone();
+  network->eval();
+  const at::NoGradGuard no_grad;
+  const auto [images, labels] = pc::batch(pc::kSteps);
+  const auto logits = network->forward(images);
+  ref.eval_loss = at::cross_entropy_loss(logits, labels).item<double>();
+  ref.eval_correct = logits.argmax(1).eq(labels).sum().item<std::int64_t>();
   return ref;
 }
 
@@ -163,6 +171,13 @@ void check_pipeline_against(const Reference& ref, int nproc, const fs::path& dir
     std::map<std::string, at::Tensor> initial_weights;
     for (const auto& p : initial->named_parameters()) initial_weights[p.key()] = p.value();
     CHECK(max_relative_difference(weights, by_names(initial_weights, names)) > 1e-3);
+    // Validation through the stages: the whole trained network's loss and count.
+    std::ifstream eval(prefix + ".eval");
+    double eval_loss = -1;
+    std::int64_t eval_correct = -1;
+    eval >> eval_loss >> eval_correct;
+    CHECK(eval_loss == Approx(ref.eval_loss).epsilon(1e-4));
+    CHECK(eval_correct == ref.eval_correct);
   }
   std::multiset<std::string> all;
   for (const auto& p : pc::make_network()->named_parameters()) all.insert(p.key());
@@ -300,7 +315,7 @@ TEST_CASE("a pipeline of one stage is gradient accumulation over its micro-batch
   CHECK(max_relative_difference(flat(network->parameters()), by_names(ref.weights, names)) < 1e-5);
 }
 
-TEST_CASE("two Gloo ranks as two pipeline stages match one process: loss, gradients, weights",
+TEST_CASE("two Gloo ranks as two pipeline stages match one process in loss, gradients, weights",
           "[distributed]") {
   // 2 stages balanced by parameters, 4 micro-batches (5, 5, 4, 4) of a batch of 18, 3 steps of
   // SGD with Nesterov momentum and weight decay, batch norm on batch statistics: the same as the

@@ -101,14 +101,7 @@ PipelineStepResult PipelineStage::train_step(const at::Tensor& images, const at:
                   (static_cast<double>(sizes[m]) / static_cast<double>(batch));
       correct += y.detach().argmax(1).eq(target).sum();
     } else {
-      if (y.dim() > kMaxDims) throw InternalError("pipeline: activation of more than 6 dims");
-      auto header = at::zeros({kHeader}, at::TensorOptions().dtype(at::kLong));
-      auto* h = header.data_ptr<std::int64_t>();
-      h[0] = y.dim();
-      h[1] = static_cast<std::int64_t>(y.scalar_type());
-      for (std::int64_t d = 0; d < y.dim(); ++d) h[2 + d] = y.size(d);
-      context_.send(header.to(device), stage_ + 1, tag(m, 0));
-      context_.send(y.detach(), stage_ + 1, tag(m, 1));
+      send_activation(y, m);
       outputs[m] = y;
     }
     offset += sizes[m];
@@ -129,15 +122,61 @@ PipelineStepResult PipelineStage::train_step(const at::Tensor& images, const at:
   }
   context_.wait_sends();
 
+  double loss = 0;
+  if (is_last()) {
+    for (const auto& l : losses) loss += l.detach().item<double>();
+  }
+  return gather_result(loss, correct, batch);
+}
+
+PipelineStepResult PipelineStage::evaluate(const at::Tensor& images, const at::Tensor& labels) {
+  const at::NoGradGuard no_grad;
+  const std::int64_t batch = labels.size(0);
+  const auto sizes = micro_batch_sizes(batch, options_.micro_batches);
+  const auto device = context_.device();
+  if (is_first() && (!images.defined() || images.size(0) != batch)) {
+    throw InternalError("pipeline: the first stage needs the batch's images");
+  }
+  auto loss = at::zeros({}, at::TensorOptions().dtype(at::kDouble).device(device));
+  auto correct = at::zeros({}, at::TensorOptions().dtype(at::kLong).device(device));
+  std::int64_t offset = 0;
+  for (int m = 0; m < static_cast<int>(sizes.size()); ++m) {
+    const auto x = is_first() ? images.narrow(0, offset, sizes[m]) : receive_activation(m, device);
+    const auto y = run_pieces(x);
+    if (is_last()) {
+      const auto target = labels.narrow(0, offset, sizes[m]).to(device);
+      loss += at::cross_entropy_loss(y, target, {}, at::Reduction::Sum).to(at::kDouble);
+      correct += y.argmax(1).eq(target).sum();
+    } else {
+      send_activation(y, m);
+    }
+    offset += sizes[m];
+  }
+  context_.wait_sends();
+  return gather_result(is_last() ? loss.item<double>() / static_cast<double>(batch) : 0.0, correct,
+                       batch);
+}
+
+void PipelineStage::send_activation(const at::Tensor& y, int micro) {
+  if (y.dim() > kMaxDims) throw InternalError("pipeline: activation of more than 6 dims");
+  auto header = at::zeros({kHeader}, at::TensorOptions().dtype(at::kLong));
+  auto* h = header.data_ptr<std::int64_t>();
+  h[0] = y.dim();
+  h[1] = static_cast<std::int64_t>(y.scalar_type());
+  for (std::int64_t d = 0; d < y.dim(); ++d) h[2 + d] = y.size(d);
+  context_.send(header.to(context_.device()), stage_ + 1, tag(micro, 0));
+  context_.send(y.detach(), stage_ + 1, tag(micro, 1));
+}
+
+PipelineStepResult PipelineStage::gather_result(double loss, const at::Tensor& correct,
+                                                std::int64_t batch) {
   // The loss and the count are known to the last stage: every stage returns them.
   auto totals = at::zeros({2}, at::TensorOptions().dtype(at::kDouble));
   if (is_last()) {
-    double loss = 0;
-    for (const auto& l : losses) loss += l.detach().item<double>();
     totals[0] = loss;
     totals[1] = static_cast<double>(correct.item<std::int64_t>());
   }
-  auto on_device = totals.to(device);
+  auto on_device = totals.to(context_.device());
   context_.broadcast(on_device, stages_ - 1);
   totals = on_device.cpu();
   PipelineStepResult result;

@@ -61,10 +61,16 @@ class PipelineStage {
   // length is the batch size, and only the last reads their values. Collective: every stage
   // calls it with the same batch size.
   PipelineStepResult train_step(const at::Tensor& images, const at::Tensor& labels);
+  // The forward passes only (no gradients kept, the modules in whatever mode they are: call
+  // eval() on the network for validation): the batch's mean loss and correct count on every
+  // rank. Collective, as train_step.
+  PipelineStepResult evaluate(const at::Tensor& images, const at::Tensor& labels);
 
  private:
   at::Tensor run_pieces(const at::Tensor& x);
   at::Tensor receive_activation(int micro, const c10::Device& device);
+  void send_activation(const at::Tensor& y, int micro);
+  PipelineStepResult gather_result(double loss, const at::Tensor& correct, std::int64_t batch);
 
   DistributedContext& context_;
   std::vector<PipelinePiece> pieces_;

@@ -7,6 +7,7 @@
 //   PREFIX.loss     the loss of each step as every rank got it, one per line
 //   PREFIX.grads    the gradients of the first step (float32, raw, in .names order)
 //   PREFIX.weights  the parameters after the last step (float32, raw, in .names order)
+//   PREFIX.eval     "loss correct" of PipelineStage::evaluate on a further batch, in eval mode
 // Errors go to PREFIX.error.
 #include <ATen/ATen.h>
 
@@ -71,6 +72,12 @@ int run(const std::string& out, dist::StageBalance balance, bool frozen_bn) {
     optimizer.step(pipeline_case::kLearningRate);
   }
   write_floats(out + ".weights", params);
+  // Validation through the stages: a batch not trained on, batch norm on its running statistics.
+  network->eval();
+  const auto [images, labels] = pipeline_case::batch(pipeline_case::kSteps);
+  const auto validation = stage.evaluate(images, labels);
+  std::ofstream(out + ".eval") << std::setprecision(17) << validation.loss << " "
+                               << validation.correct << "\n";
   return 0;
 }
 
