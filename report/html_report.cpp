@@ -7,6 +7,7 @@
 
 #include "common/errors.h"
 #include "report/arch_diagram.h"
+#include "report/compression_section.h"
 #include "report/controller_section.h"
 #include "report/cost_plots.h"
 #include "report/curves_plot.h"
@@ -85,6 +86,7 @@ std::string render_report(const ReportData& data) {
   html += hparams_section(data);
   html += controller_section(data);
   html += trial_table_section(data);
+  html += compression_section(data);
   html += "<script>" + std::string(sortable_table_script()) + "</script>\n</body>\n</html>\n";
   return html;
 }

@@ -52,7 +52,12 @@ ReportData load_report_data(const store::SqliteStore& store) {
                        e.what() + ")");
     }
   }
-  data.best = store.best_trial(id);
+  // The best as the search ranks it: under an objective (accuracy against cost) by the reward the
+  // search stores per trial (search/objective.h's kRewardMetric), otherwise by accuracy.
+  store::BestTrialQuery best_query;
+  if (data.experiment.config.contains("objective")) best_query.metric = "reward";
+  data.best = store.best_trial(id, best_query);
+  data.compressions = store.compressions(id);
   data.generated_at =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   return data;

@@ -23,6 +23,7 @@ struct ReportData {
   std::vector<store::HparamChange> hparam_changes;          // in the order recorded
   std::optional<nlohmann::json> controller_state;           // the latest, decoded
   std::optional<store::TrialRow> best;                      // the store's best trial
+  std::vector<store::CompressionRow> compressions;          // oldest first
   double generated_at = 0;                                  // seconds since the epoch
   std::map<std::int64_t, std::int64_t> ordinal_by_id;       // store id -> ordinal
 

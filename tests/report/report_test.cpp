@@ -342,3 +342,75 @@ TEST_CASE("nasforge report writes the file --out names or one beside the databas
   CHECK_THAT(missing.output, Catch::Contains("none.db: no such database"));
   CHECK(run_cli("report").exit_code == 2);  // --db is required
 }
+
+TEST_CASE("compression runs are a table in the report, with their ratios to the trial compressed",
+          "[report]") {
+  TempDir dir("report-compression");
+  const auto db = dir.file("blocks.db");
+  write_synthetic_search(db);
+  CHECK(element(report_of(dir, db).html, "compression").empty());  // none yet: no section
+  std::int64_t parent_params = 0;
+  {
+    auto store = store::SqliteStore::open(db);
+    const auto best = store.best_trial(store.experiment().id);
+    REQUIRE(best);
+    parent_params = best->result.params;
+    store::CompressionRow row;
+    row.experiment_id = store.experiment().id;
+    row.parent_ordinal = best->ordinal;
+    row.method = "prune+distill";
+    row.settings = {{"flops_ratio", 0.5}, {"epochs", 2}, {"nested", {{"x", 1}}}};
+    row.params = parent_params / 2;
+    row.flops = best->result.flops / 4;
+    row.model_bytes = 123456;
+    row.val_accuracy = 0.8765;
+    row.test_accuracy = 0.8642;
+    row.latency_ms = 1.25;
+    row.out_dir = "/tmp/compressed-best";
+    store.record_compression(row);
+  }
+  const auto table = element(report_of(dir, db).html, "compressions");
+  REQUIRE_FALSE(table.empty());
+  CHECK(count(table, "<tr class=\"compression\"") == 1);
+  CHECK_THAT(table, Catch::Contains(">prune+distill<") && Catch::Contains("(0.50x)") &&
+                        Catch::Contains("(0.25x)") && Catch::Contains(">87.65<") &&
+                        Catch::Contains(">86.42<") && Catch::Contains(">1.250<") &&
+                        Catch::Contains("epochs=2 flops_ratio=0.5") &&
+                        Catch::Contains("/tmp/compressed-best"));
+  CHECK_THAT(table, !Catch::Contains("nested"));
+}
+
+TEST_CASE("under an objective the report's best trial is the search's: the highest reward",
+          "[report]") {
+  TempDir dir("report-objective");
+  const auto db = dir.file("objective.db");
+  auto config = nb201_search({{"type", "random"}}, 2);
+  config["objective"] = {{"cost", "params"}, {"target", 1000000}};
+  {
+    auto store = store::SqliteStore::create(db);
+    const auto experiment = store.create_experiment("objective", config);
+    const space::Nb201Space space;
+    Rng rng(4);
+    // Trial 0: the more accurate; trial 1: the higher reward (it is far smaller).
+    for (const auto& [accuracy, reward] :
+         std::vector<std::pair<double, double>>{{0.91, 0.80}, {0.85, 0.84}}) {
+      const auto arch = space.random(rng);
+      store::NewTrial row;
+      row.ordinal = static_cast<std::int64_t>(store.trials(experiment).size());
+      row.arch_canonical = arch.canonical();
+      row.arch_hash = arch.hash();
+      row.arch = space.to_json(arch);
+      const auto id = store.create_trial(experiment, row, {0, json::to_cbor(json::object())});
+      store.start_trial(id);
+      TrialResult result;
+      result.state = TrialState::kCompleted;
+      result.val_accuracy = accuracy;
+      result.epochs = 1;
+      result.metrics["reward"] = reward;
+      store.finish_trial(id, result, {1, json::to_cbor(json::object())});
+    }
+  }
+  const auto html = report_of(dir, db).html;
+  CHECK_THAT(element(html, "summary"), Catch::Contains("85.00% (trial 1)"));
+  CHECK_THAT(element(html, "architecture"), Catch::Contains("Trial 1,"));
+}
