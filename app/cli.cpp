@@ -231,21 +231,27 @@ void build(Cli& c) {
                     ->type_name("N")
                     ->check(count_limit());
 
-  c.compress =
-      command(app, v, "compress", "Prune and/or distil a recorded network, then export it",
-              "Loads the trial's weights and applies the methods in order: prune removes the\n"
-              "lowest-ranked inner channels of each block until --prune-ratio of the FLOPs (or\n"
-              "parameters) is gone, then fine-tunes --epochs; distill trains with the teacher's\n"
-              "soft labels (the pruned network, or the trial's architecture from scratch). Writes\n"
-              "DIR as `nasforge export` does (architecture.json with the per-layer widths,\n"
-              "weights.pt, metrics.json, model.py, model.safetensors, model.onnx) and records the\n"
-              "run (see `nasforge status`).");
+  c.compress = command(
+      app, v, "compress", "Prune, distil and/or quantize a recorded network, then export it",
+      "Loads the trial's weights and applies the methods in order: prune removes the\n"
+      "lowest-ranked inner channels of each block until --prune-ratio of the FLOPs (or\n"
+      "parameters) is gone, then fine-tunes --epochs; distill trains with the teacher's\n"
+      "soft labels (the pruned network, or the trial's architecture from scratch). Writes\n"
+      "DIR as `nasforge export` does (architecture.json with the per-layer widths,\n"
+      "weights.pt, metrics.json, model.py, model.safetensors, model.onnx) and records the\n"
+      "run (see `nasforge status`). ptq quantizes to int8 (BatchNorm folded, per-channel int8\n"
+      "weights, uint8 activations calibrated on --calibration-batches), qat then fine-tunes\n"
+      "through fake quantization; both write model_int8.onnx (QDQ) and measure it in ONNX\n"
+      "Runtime against model.onnx.");
   auto& cf = c.compress_flags;
   c.compress->add_option("--db", cf.db, "The search's database")->type_name("PATH")->required();
   c.compress->add_option("--trial", cf.trial, "The trial to compress (default best)")
       ->type_name("N|best");
   c.compress->add_option("--out", cf.out, "The folder to write")->type_name("DIR")->required();
-  c.compress->add_option("--method", cf.methods, "prune (default), distill, or prune,distill")
+  c.compress
+      ->add_option(
+          "--method", cf.methods,
+          "prune (default), distill, ptq, qat, or a list in that order (prune,distill,qat)")
       ->type_name("LIST");
   c.compress
       ->add_option("--prune-ratio", cf.prune_ratio,
@@ -280,6 +286,25 @@ void build(Cli& c) {
       ->type_name("T");
   c.compress->add_option("--onnx", cf.onnx, "auto (default), required or off, as for export")
       ->type_name("required|auto|off");
+  c.compress->add_option("--seed", cf.seed, "Seed of the training steps (default the search's)")
+      ->type_name("N");
+  c.compress
+      ->add_option("--calibration-batches", cf.calibration_batches,
+                   "ptq/qat: training batches the activation observers see (default 32)")
+      ->type_name("N");
+  c.compress->add_option("--qat-epochs", cf.qat_epochs, "qat: fine-tuning epochs (default 1)")
+      ->type_name("E");
+  c.compress->add_option("--qat-lr", cf.qat_lr, "qat: learning rate (default 0.01 x the search's)")
+      ->type_name("LR");
+  c.compress
+      ->add_option("--weight-range", cf.weight_range,
+                   "ptq/qat: int8 weights in [-R, R] (default 63: x86 int8 kernels without VNNI\n"
+                   "sum in 16 bits, which 127 can overflow; 127 on VNNI CPUs or ARM)")
+      ->type_name("R");
+  c.compress
+      ->add_option("--ort-threads", cf.ort_threads,
+                   "ptq/qat: ONNX Runtime threads for the latencies (default 1)")
+      ->type_name("N");
 
   c.report = command(app, v, "report", "Write an HTML report with plots (works while running)",
                      "Writes one self-contained HTML file (no network needed to view it): best so\n"

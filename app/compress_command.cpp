@@ -16,7 +16,10 @@
 #include "common/log.h"
 #include "compress/distillation.h"
 #include "compress/pruning.h"
+#include "compress/quantization.h"
 #include "export/portable_model.h"
+#include "export/qdq_onnx.h"
+#include "export/safetensors.h"
 #include "search/experiment.h"
 #include "space/block_space.h"
 #include "space/modules/block_network.h"
@@ -54,24 +57,29 @@ int parse_whole(const std::string& text, const std::string& flag, int min, int m
 }
 
 std::vector<std::string> parse_methods(const std::string& text) {
+  // The order the methods run in; ptq and qat are two ways of the same last step.
+  auto rank = [](const std::string& m) {
+    return m == "prune" ? 0 : m == "distill" ? 1 : (m == "ptq" || m == "qat") ? 2 : -1;
+  };
   std::vector<std::string> methods;
   std::stringstream in(text);
   for (std::string m; std::getline(in, m, ',');) {
-    if (m != "prune" && m != "distill") {
+    if (rank(m) < 0) {
       throw ConfigError("compress: --method: unknown method '" + m +
-                        "'; expected prune, distill or prune,distill (quantization is not "
-                        "available yet)");
+                        "'; expected prune, distill, ptq or qat (e.g. prune,distill,qat)");
     }
     if (std::find(methods.begin(), methods.end(), m) != methods.end()) {
       throw ConfigError("compress: --method: '" + m + "' named twice");
     }
+    if (!methods.empty() && rank(methods.back()) >= rank(m)) {
+      throw ConfigError(
+          "compress: --method: methods run in the order prune, distill, then one of ptq or qat; "
+          "write them in that order");
+    }
     methods.push_back(m);
   }
-  if (methods.empty()) throw ConfigError("compress: --method: expected prune, distill or both");
-  if (methods.size() == 2 && methods[0] != "prune") {
-    throw ConfigError(
-        "compress: --method: methods run in the order prune, distill; write "
-        "prune,distill");
+  if (methods.empty()) {
+    throw ConfigError("compress: --method: expected prune, distill, ptq or qat (or a list)");
   }
   return methods;
 }
@@ -183,6 +191,7 @@ void run_compress(const CompressFlags& flags, std::ostream& out) {
   // Every flag is checked before anything is loaded.
   const auto methods = parse_methods(flags.methods);
   const bool prune = has(methods, "prune"), distill = has(methods, "distill");
+  const bool ptq = has(methods, "ptq"), qat = has(methods, "qat"), quantize = ptq || qat;
   const double ratio = parse_number(flags.prune_ratio, "--prune-ratio");
   if (prune && !(ratio > 0 && ratio < 1)) {
     throw ConfigError("compress: --prune-ratio " + flags.prune_ratio +
@@ -212,14 +221,33 @@ void run_compress(const CompressFlags& flags, std::ostream& out) {
   }
   const auto onnx_mode = exporter::parse_onnx_mode(flags.onnx, "compress: --onnx");
   if (flags.out.empty()) throw ConfigError("compress: --out: expected the folder to write");
+  const int calibration_batches =
+      parse_whole(flags.calibration_batches, "--calibration-batches", 0, 100000);
+  if (quantize && calibration_batches == 0) {
+    throw ConfigError(
+        "compress: --calibration-batches 0: quantization calibrates its activation ranges on "
+        "training batches; give 1 or more");
+  }
+  const int qat_epochs = parse_whole(flags.qat_epochs, "--qat-epochs", 0, 10000);
+  const double qat_lr = flags.qat_lr.empty() ? 0 : parse_number(flags.qat_lr, "--qat-lr");
+  if (!flags.qat_lr.empty() && !(qat_lr > 0)) {
+    throw ConfigError("compress: --qat-lr " + flags.qat_lr + ": expected a number above 0");
+  }
+  const int weight_range = parse_whole(flags.weight_range, "--weight-range", 1, 127);
+  const int ort_threads = parse_whole(flags.ort_threads, "--ort-threads", 1, 256);
+  const std::optional<int> seed_flag =
+      flags.seed.empty() ? std::nullopt
+                         : std::optional<int>(parse_whole(flags.seed, "--seed", 0, 999999));
 
   Source source(flags.db);
   const auto parent = source.trial(flags.trial, "--trial");
   const auto* blocks = dynamic_cast<const space::BlockSpace*>(source.space.get());
-  if (prune && !blocks) {
-    throw ConfigError("compress: pruning needs a blocks network; " + flags.db + " searched the '" +
-                      source.space->type() + "' space (use --method distill)");
+  if ((prune || quantize) && !blocks) {
+    throw ConfigError("compress: pruning and quantization need a blocks network; " + flags.db +
+                      " searched the '" + source.space->type() + "' space (use --method distill)");
   }
+  const std::uint64_t seed =
+      seed_flag ? static_cast<std::uint64_t>(*seed_flag) : source.experiment.seed;
   const auto arch = source.space->from_json(parent.arch);
   const auto data = trainer::load_splits(source.experiment.dataset);
   const auto& config = source.experiment.training;
@@ -251,22 +279,26 @@ void run_compress(const CompressFlags& flags, std::ostream& out) {
   std::shared_ptr<space::Network> network;
   std::optional<space::BlockWidths> widths;
   nlohmann::json before = nullptr;
+  // The uncompressed network's figures, measured as the result's are.
+  auto measure_before = [&](space::Network& net) {
+    const double latency_before = cpu_latency_ms(net, data.shape);
+    net.to(device);
+    nlohmann::json figures = {
+        {"params", net.parameter_count()},
+        {"flops", net.flops()},
+        {"val_accuracy",
+         trainer::evaluate_network(net, data.validation, norm, device, config.eval_batch_size)
+             .accuracy},
+        {"latency_ms", latency_before}};
+    if (data.test.size() > 0) {
+      figures["test_accuracy"] =
+          trainer::evaluate_network(net, data.test, norm, device, config.eval_batch_size).accuracy;
+    }
+    return figures;
+  };
   if (prune) {
     network = source.network(parent, data, "--trial");
-    // The uncompressed network's figures, measured as the result's are.
-    const double latency_before = cpu_latency_ms(*network, data.shape);
-    network->to(device);
-    before = {{"params", network->parameter_count()},
-              {"flops", network->flops()},
-              {"val_accuracy", trainer::evaluate_network(*network, data.validation, norm, device,
-                                                         config.eval_batch_size)
-                                   .accuracy},
-              {"latency_ms", latency_before}};
-    if (data.test.size() > 0) {
-      before["test_accuracy"] =
-          trainer::evaluate_network(*network, data.test, norm, device, config.eval_batch_size)
-              .accuracy;
-    }
+    before = measure_before(*network);
     const auto original = space::BlockWidths::defaults(*blocks, arch);
     const auto tune = tuning_config(source.experiment, parent, std::max(epochs, 1),
                                     learning_rate > 0 ? learning_rate : 0);
@@ -283,7 +315,7 @@ void run_compress(const CompressFlags& flags, std::ostream& out) {
       };
       log::info("sparsity training: " + std::to_string(epochs) + " epochs, L1 " + flags.sparsity +
                 " on the BatchNorm scales");
-      compress::fine_tune(*network, data, slim, device, source.experiment.seed, options);
+      compress::fine_tune(*network, data, slim, device, seed, options);
       network->to(at::kCPU);
     }
     const auto scores = compress::rank_channels(*network, *blocks, arch, original, ranking);
@@ -307,18 +339,22 @@ void run_compress(const CompressFlags& flags, std::ostream& out) {
       compress::FineTuneOptions options;
       options.teacher = teacher;
       options.distill = distill_options;
-      compress::fine_tune(*network, data, fine, device, source.experiment.seed + 1, options);
+      compress::fine_tune(*network, data, fine, device, seed + 1, options);
     }
+  } else if (!distill) {
+    // Quantization alone: the trial's network as it was trained.
+    network = source.network(parent, data, "--trial");
+    before = measure_before(*network);
   } else {
     // Distillation alone: the trial's architecture, trained from scratch with the teacher.
-    torch::manual_seed(source.experiment.seed);
+    torch::manual_seed(seed);
     network = space::build_network(*source.space, arch, data.shape, data.num_classes);
     const auto scratch = tuning_config(source.experiment, parent, epochs, learning_rate);
     settings["learning_rate"] = scratch.learning_rate;
     compress::FineTuneOptions options;
     options.teacher = teacher;
     options.distill = distill_options;
-    compress::fine_tune(*network, data, scratch, device, source.experiment.seed, options);
+    compress::fine_tune(*network, data, scratch, device, seed, options);
   }
   if (distill) {
     settings["teacher"] = teacher_ordinal;
@@ -327,19 +363,51 @@ void run_compress(const CompressFlags& flags, std::ostream& out) {
     settings["temperature"] = distill_options.temperature;
   }
 
+  // Quantization of the float network the methods before it left.
+  std::shared_ptr<compress::QuantNetwork> quant;
+  if (quantize) {
+    network->to(at::kCPU);
+    network->eval();
+    compress::QuantOptions quant_options;
+    quant_options.weight_max = weight_range;
+    quant = compress::quantizable_block_network(*network, *blocks, arch, quant_options);
+    const auto tune = tuning_config(source.experiment, parent, std::max(qat_epochs, 1), 0);
+    compress::calibrate(*quant, data.train, norm, calibration_batches, tune.batch_size, device);
+    nlohmann::json q = {{"method", ptq ? "ptq" : "qat"},
+                        {"calibration_batches", calibration_batches},
+                        {"calibration_batch_size", tune.batch_size},
+                        {"weights", "int8, symmetric per output channel"},
+                        {"weight_range", weight_range},
+                        {"activations", "uint8, affine per tensor"},
+                        {"batchnorm", "folded into the conv before it"}};
+    if (qat && qat_epochs > 0) {
+      auto fine = tune;
+      fine.epochs = qat_epochs;
+      fine.learning_rate = qat_lr > 0 ? qat_lr : 0.01 * tune.learning_rate;
+      log::info("quantization-aware training: " + std::to_string(qat_epochs) + " epochs");
+      compress::FineTuneOptions options;
+      compress::fine_tune(*quant, data, fine, device, seed + 2, options);
+      q["epochs"] = qat_epochs;
+      q["learning_rate"] = fine.learning_rate;
+    }
+    settings["quantization"] = q;
+  }
+  space::Network& result = quant ? static_cast<space::Network&>(*quant) : *network;
+
   // Evaluation and the files, as `nasforge export` writes them (plus the inner widths).
-  network->to(device);
-  network->eval();
+  result.to(device);
+  result.eval();
   const auto val =
-      trainer::evaluate_network(*network, data.validation, norm, device, config.eval_batch_size);
+      trainer::evaluate_network(result, data.validation, norm, device, config.eval_batch_size);
   std::optional<double> test_accuracy;
   if (data.test.size() > 0) {
     test_accuracy =
-        trainer::evaluate_network(*network, data.test, norm, device, config.eval_batch_size)
-            .accuracy;
+        trainer::evaluate_network(result, data.test, norm, device, config.eval_batch_size).accuracy;
   }
+  result.to(at::kCPU);
+  const double latency = cpu_latency_ms(result, data.shape);
   network->to(at::kCPU);
-  const double latency = cpu_latency_ms(*network, data.shape);
+  network->eval();
   fs::create_directories(flags.out);
   trainer::save_weights(*network, (fs::path(flags.out) / "weights.pt").string());
   std::string method;
@@ -347,6 +415,89 @@ void run_compress(const CompressFlags& flags, std::ostream& out) {
   nlohmann::json metrics = {{"val_accuracy", val.accuracy}, {"val_loss", val.loss}};
   if (test_accuracy) metrics["test_accuracy"] = *test_accuracy;
   metrics["latency_ms_cpu_batch1"] = latency;
+  // model.py, model.safetensors and model.onnx hold the float network (for a quantized one, the
+  // network before quantization: the fp32 reference of model_int8.onnx).
+  const auto python = exporter::default_python();
+  const auto portable = exporter::write_portable_model(
+      *source.space, arch, *network,
+      {data.shape, data.num_classes, data.mean, data.std, data.class_names}, flags.out, onnx_mode,
+      python, widths ? &*widths : nullptr);
+  if (!portable.onnx.written && onnx_mode == exporter::OnnxMode::kAuto) {
+    log::warn("model.onnx not written: " + portable.onnx.message);
+  }
+  const auto fp32_bytes =
+      static_cast<std::int64_t>(fs::file_size(fs::path(flags.out) / "model.safetensors"));
+
+  nlohmann::json onnx_runtime = nullptr;
+  if (quant) {
+    auto graph = quant->graph_json();
+    graph["input_shape"] = {data.shape.channels, data.shape.height, data.shape.width};
+    graph["mean"] = data.mean;
+    graph["std"] = data.std;
+    std::ofstream(fs::path(flags.out) / "quant_graph.json") << graph.dump(2) << "\n";
+    exporter::write_safetensors((fs::path(flags.out) / "quant_weights.safetensors").string(),
+                                quant->export_tensors());
+    metrics["int8_bytes"] = quant->int8_bytes();
+    settings["quantization"]["int8_bytes"] = quant->int8_bytes();
+    settings["quantization"]["fp32_bytes"] = fp32_bytes;
+    // The folded float network's own bytes: what quantization alone saves.
+    settings["quantization"]["fp32_folded_bytes"] = 4 * quant->parameter_count();
+    if (onnx_mode != exporter::OnnxMode::kOff) {
+      const auto qdq = exporter::export_qdq_onnx(flags.out, python);
+      if (!qdq.written) {
+        if (onnx_mode == exporter::OnnxMode::kRequired) {
+          throw Error("model_int8.onnx not written: " + qdq.message);
+        }
+        log::warn("model_int8.onnx not written: " + qdq.message);
+      } else {
+        // ONNX Runtime's accuracy and CPU latency, fp32 and int8, on the test set (else
+        // validation), from a temporary copy of its images.
+        const bool on_test = data.test.size() > 0;
+        const auto& set = on_test ? data.test : data.validation;
+        const auto data_path = (fs::path(flags.out) / ".onnx_runtime_data.safetensors").string();
+        exporter::write_safetensors(
+            data_path, {{"images", set.images.contiguous()}, {"labels", set.labels.to(at::kLong)}});
+        std::vector<std::string> models;
+        if (portable.onnx.written) models.push_back((fs::path(flags.out) / "model.onnx").string());
+        models.push_back((fs::path(flags.out) / "model_int8.onnx").string());
+        exporter::OrtOptions ort_options;
+        ort_options.data = data_path;
+        ort_options.threads = ort_threads;
+        const auto report = exporter::run_onnx_runtime(models, ort_options, python);
+        std::error_code ignored;
+        fs::remove(data_path, ignored);
+        if (!report.ran) {
+          if (onnx_mode == exporter::OnnxMode::kRequired) {
+            throw Error("ONNX Runtime could not run model_int8.onnx: " + report.message);
+          }
+          log::warn("ONNX Runtime not run: " + report.message);
+        } else {
+          auto figures = [&](const exporter::OrtModelFigures& f) {
+            return nlohmann::json{{"file", fs::path(f.path).filename().string()},
+                                  {"accuracy", f.accuracy},
+                                  {"latency_ms_batch1", f.latency_ms_batch1},
+                                  {"latency_ms_batch64", f.latency_ms_batch64},
+                                  {"quantized_kernels", f.quantized_kernels},
+                                  {"float_convs", f.float_convs},
+                                  {"file_bytes", static_cast<std::int64_t>(fs::file_size(f.path))}};
+          };
+          onnx_runtime = {{"provider", "CPUExecutionProvider"},
+                          {"threads", ort_threads},
+                          {"accuracy_on", on_test ? "test" : "validation"},
+                          {"int8", figures(report.models.back())}};
+          if (report.models.size() == 2) {
+            const auto& f = report.models.front();
+            const auto& q = report.models.back();
+            onnx_runtime["fp32"] = figures(f);
+            onnx_runtime["speedup_batch1"] = f.latency_ms_batch1 / q.latency_ms_batch1;
+            onnx_runtime["speedup_batch64"] = f.latency_ms_batch64 / q.latency_ms_batch64;
+          }
+          settings["onnx_runtime"] = onnx_runtime;
+        }
+      }
+    }
+  }
+
   nlohmann::json model = {
       {"format", "nasforge-model"},
       {"version", 1},
@@ -355,8 +506,8 @@ void run_compress(const CompressFlags& flags, std::ostream& out) {
       {"space", source.experiment.space},
       {"architecture", source.space->to_json(arch)},
       {"val_accuracy", val.accuracy},
-      {"params", network->parameter_count()},
-      {"flops", network->flops()},
+      {"params", result.parameter_count()},
+      {"flops", result.flops()},
       {"dataset", source.experiment.dataset.to_json()},
       {"input_shape", {data.shape.channels, data.shape.height, data.shape.width}},
       {"num_classes", data.num_classes},
@@ -367,23 +518,15 @@ void run_compress(const CompressFlags& flags, std::ostream& out) {
   if (!before.is_null()) model["compression"]["before"] = before;
   std::ofstream(fs::path(flags.out) / "architecture.json") << model.dump(2) << "\n";
   std::ofstream(fs::path(flags.out) / "metrics.json") << metrics.dump(2) << "\n";
-  const auto portable = exporter::write_portable_model(
-      *source.space, arch, *network,
-      {data.shape, data.num_classes, data.mean, data.std, data.class_names}, flags.out, onnx_mode,
-      exporter::default_python(), widths ? &*widths : nullptr);
-  if (!portable.onnx.written && onnx_mode == exporter::OnnxMode::kAuto) {
-    log::warn("model.onnx not written: " + portable.onnx.message);
-  }
 
   store::CompressionRow row;
   row.experiment_id = source.row.id;
   row.parent_ordinal = parent.ordinal;
   row.method = method;
   row.settings = settings;
-  row.params = network->parameter_count();
-  row.flops = network->flops();
-  row.model_bytes =
-      static_cast<std::int64_t>(fs::file_size(fs::path(flags.out) / "model.safetensors"));
+  row.params = result.parameter_count();
+  row.flops = result.flops();
+  row.model_bytes = quant ? quant->int8_bytes() : fp32_bytes;
   row.val_accuracy = val.accuracy;
   row.test_accuracy = test_accuracy;
   row.latency_ms = latency;
@@ -405,9 +548,25 @@ void run_compress(const CompressFlags& flags, std::ostream& out) {
   out << "after:  params " << row.params << ", FLOPs " << row.flops << ", val acc "
       << percent(val.accuracy);
   if (test_accuracy) out << ", test acc " << percent(*test_accuracy);
-  out << std::fixed << std::setprecision(3) << ", " << latency << " ms/image on CPU, "
-      << row.model_bytes << " bytes\n";
+  out << std::fixed << std::setprecision(3) << ", " << latency << " ms/image on CPU"
+      << (quant ? " (LibTorch, fake-quant)" : "") << ", " << row.model_bytes << " bytes"
+      << (quant ? " int8" : "") << "\n";
   if (portable.onnx.written) out << "ONNX: model.onnx (" << portable.onnx.message << ")\n";
+  if (!onnx_runtime.is_null()) {
+    const auto& q = onnx_runtime["int8"];
+    out << "ONNX Runtime int8 (model_int8.onnx, " << q["quantized_kernels"].get<int>()
+        << " integer kernels): acc " << percent(q["accuracy"].get<double>()) << ", "
+        << std::setprecision(3) << q["latency_ms_batch1"].get<double>() << " ms at batch 1, "
+        << q["latency_ms_batch64"].get<double>() << " ms at batch 64\n";
+    if (onnx_runtime.contains("fp32")) {
+      const auto& f = onnx_runtime["fp32"];
+      out << "ONNX Runtime fp32 (model.onnx): acc " << percent(f["accuracy"].get<double>()) << ", "
+          << f["latency_ms_batch1"].get<double>() << " ms at batch 1, "
+          << f["latency_ms_batch64"].get<double>() << " ms at batch 64; int8 speed-up "
+          << std::setprecision(2) << onnx_runtime["speedup_batch1"].get<double>() << "x / "
+          << onnx_runtime["speedup_batch64"].get<double>() << "x\n";
+    }
+  }
 }
 
 }  // namespace nasforge::app
