@@ -8,16 +8,6 @@ namespace nasforge::report {
 
 namespace {
 
-std::string num_cell(double value, const std::string& shown) {
-  char key[64];
-  std::snprintf(key, sizeof key, "%.17g", value);
-  return "<td class=\"num\" data-v=\"" + std::string(key) + "\">" + escape(shown) + "</td>";
-}
-
-std::string text_cell(const std::string& text) {
-  return "<td data-v=\"" + escape(text) + "\">" + escape(text) + "</td>";
-}
-
 // "12.3k (0.48x)": a count and its ratio to the parent's, when the parent's is known.
 std::string kept(double value, double parent) {
   std::string text = short_number(value);
@@ -61,21 +51,21 @@ std::string compression_section(const ReportData& data) {
     const double parent_params = parent ? static_cast<double>(parent->result.params) : 0;
     const double parent_flops = parent ? static_cast<double>(parent->result.flops) : 0;
     html += "<tr class=\"compression\" data-parent=\"" + std::to_string(c.parent_ordinal) + "\">";
-    html += num_cell(static_cast<double>(c.id), std::to_string(c.id));
-    html += num_cell(static_cast<double>(c.parent_ordinal), std::to_string(c.parent_ordinal));
-    html += text_cell(c.method);
+    html += number_cell(static_cast<double>(c.id), std::to_string(c.id));
+    html += number_cell(static_cast<double>(c.parent_ordinal), std::to_string(c.parent_ordinal));
+    html += cell(c.method, c.method);
+    html += number_cell(static_cast<double>(c.params),
+                        kept(static_cast<double>(c.params), parent_params));
     html +=
-        num_cell(static_cast<double>(c.params), kept(static_cast<double>(c.params), parent_params));
+        number_cell(static_cast<double>(c.flops), kept(static_cast<double>(c.flops), parent_flops));
+    html += number_cell(static_cast<double>(c.model_bytes),
+                        short_number(static_cast<double>(c.model_bytes)));
+    html += number_cell(c.val_accuracy, percent(c.val_accuracy));
     html +=
-        num_cell(static_cast<double>(c.flops), kept(static_cast<double>(c.flops), parent_flops));
-    html += num_cell(static_cast<double>(c.model_bytes),
-                     short_number(static_cast<double>(c.model_bytes)));
-    html += num_cell(c.val_accuracy, percent(c.val_accuracy));
-    html += c.test_accuracy ? num_cell(*c.test_accuracy, percent(*c.test_accuracy))
-                            : "<td class=\"num\" data-v=\"\">-</td>";
-    html += num_cell(c.latency_ms, fixed(c.latency_ms, 3));
-    html += text_cell(settings_text(c.settings));
-    html += text_cell(c.out_dir);
+        c.test_accuracy ? number_cell(*c.test_accuracy, percent(*c.test_accuracy)) : missing_cell();
+    html += number_cell(c.latency_ms, fixed(c.latency_ms, 3));
+    html += cell(settings_text(c.settings), settings_text(c.settings));
+    html += cell(c.out_dir, c.out_dir);
     html += "</tr>\n";
   }
   return html + "</tbody>\n</table>\n</section>\n";

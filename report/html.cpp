@@ -32,6 +32,19 @@ std::string escape(std::string_view text) {
   return out;
 }
 
+std::string cell(const std::string& sort_key, const std::string& shown, const std::string& cls) {
+  return "<td" + (cls.empty() ? "" : " class=\"" + cls + "\"") + " data-v=\"" + escape(sort_key) +
+         "\">" + escape(shown) + "</td>";
+}
+
+std::string number_cell(double value, const std::string& shown) {
+  char key[64];
+  std::snprintf(key, sizeof key, "%.17g", value);
+  return cell(key, shown, "num");
+}
+
+std::string missing_cell() { return "<td class=\"num\" data-v=\"\">-</td>"; }
+
 std::string fixed(double value, int digits) {
   if (std::isnan(value)) return "-";
   char buffer[64];

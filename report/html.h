@@ -14,6 +14,13 @@ std::string short_number(double value);
 // Seconds as "42 s", "3.5 min" or "2.1 h".
 std::string duration(double seconds);
 
+// Cells of a sortable table (the page's script sorts by data-v): text shown and sorted by
+// `sort_key`; a number (class num, sorted by its value); a missing value ("-", sorted first).
+std::string cell(const std::string& sort_key, const std::string& shown,
+                 const std::string& cls = "");
+std::string number_cell(double value, const std::string& shown);
+std::string missing_cell();
+
 // A plot with its title and a note under it: <figure> ... </figure>.
 std::string figure(const std::string& title, const std::string& plot, const std::string& note);
 // What stands in a plot's place when there is nothing to draw: a box with the plot's id and the

@@ -8,20 +8,6 @@ namespace nasforge::report {
 
 namespace {
 
-std::string cell(const std::string& sort_key, const std::string& shown,
-                 const std::string& cls = "") {
-  return "<td" + (cls.empty() ? "" : " class=\"" + cls + "\"") + " data-v=\"" + escape(sort_key) +
-         "\">" + escape(shown) + "</td>";
-}
-
-std::string number_cell(double v, const std::string& shown) {
-  char key[64];
-  std::snprintf(key, sizeof key, "%.17g", v);
-  return cell(key, shown, "num");
-}
-
-std::string missing() { return "<td class=\"num\" data-v=\"\">-</td>"; }
-
 // {"learning_rate": 0.0357770876, "batch_size": 128} -> "learning_rate=0.03578 batch_size=128".
 std::string hparams_text(const nlohmann::json& hparams) {
   std::string text;
@@ -57,16 +43,17 @@ std::string trial_table_section(const ReportData& data) {
     html += cell(to_string(t.state), to_string(t.state), "state");
     html += cell(to_string(t.kind), to_string(t.kind));
     html += t.parent ? number_cell(static_cast<double>(*t.parent), std::to_string(*t.parent))
-                     : missing();
-    html += scored ? number_cell(r.val_accuracy * 100, fixed(r.val_accuracy * 100, 2)) : missing();
+                     : missing_cell();
+    html +=
+        scored ? number_cell(r.val_accuracy * 100, fixed(r.val_accuracy * 100, 2)) : missing_cell();
     html += finished && r.params > 0 ? number_cell(static_cast<double>(r.params),
                                                    short_number(static_cast<double>(r.params)))
-                                     : missing();
+                                     : missing_cell();
     html += finished && r.flops > 0 ? number_cell(static_cast<double>(r.flops),
                                                   short_number(static_cast<double>(r.flops)))
-                                    : missing();
-    html += finished ? number_cell(r.epochs, std::to_string(r.epochs)) : missing();
-    html += finished ? number_cell(r.wall_seconds, fixed(r.wall_seconds, 1)) : missing();
+                                    : missing_cell();
+    html += finished ? number_cell(r.epochs, std::to_string(r.epochs)) : missing_cell();
+    html += finished ? number_cell(r.wall_seconds, fixed(r.wall_seconds, 1)) : missing_cell();
     const auto hparams = t.hparams.is_object() ? hparams_text(t.hparams) : "";
     html += cell(hparams, hparams, "hparams");
     std::string arch = t.arch_canonical;
