@@ -126,6 +126,8 @@ void DistributedSearch::serve() {
 std::unique_ptr<trainer::Evaluator> DistributedSearch::master_evaluator() {
   if (!is_master()) throw InternalError("DistributedSearch::master_evaluator on a rank > 0");
   if (!group_) {
+    // Rank 0 trains on the search loop's thread (one worker slot).
+    if (threads_ > 0) at::set_num_threads(threads_);
     leader_ = std::make_unique<TrialLeader>(*world_, space_, *evaluator_);
     return std::make_unique<Forward>(*leader_);
   }

@@ -188,10 +188,42 @@ TEST_CASE("a rank killed mid-trial costs its group only and the trial re-runs on
   CHECK(rerun == 1);
 }
 
+TEST_CASE("a group whose rank stops beating is dropped after the heartbeat timeout",
+          "[search][distributed]") {
+  // SIGSTOP: the rank neither dies nor answers, so no connection closes; the master notices the
+  // silent heartbeat after 3 s and gives the trial to group 0 (the stopped rank's partner fails
+  // its collective after the 15 s timeout; the launcher kills the stopped rank at the end).
+  TempDir dir("cli-launch-groups-stop");
+  const auto config = write_json(dir, "tiny.json", tiny_fashion_experiment(4, 2));
+  const auto db = dir.file("groups.db");
+  auto run = start_cli("NASFORGE_DIST_TIMEOUT=15",
+                       "launch --nproc 4 --group-size 2 "
+                       "--heartbeat-timeout 3 " +
+                           config + " --db " + db);
+  REQUIRE(wait_for_epochs(db, 1, std::chrono::seconds(60)));
+  const int victim = rank_pid(db, 3);
+  REQUIRE(victim > 0);
+  ::kill(victim, SIGSTOP);
+  const auto result = run.get();
+  INFO(result.output);
+  CHECK(result.exit_code == 0);
+  CHECK_THAT(result.output, Catch::Contains("group 1 (ranks 2 and 3): rank 3 stopped beating for"));
+  auto store = store::SqliteStore::open(db);
+  const auto trials = store.trials(store.experiment().id);
+  REQUIRE(trials.size() == 4);
+  int rerun = 0;
+  for (const auto& t : trials) {
+    CHECK(t.state == TrialState::kCompleted);
+    CHECK(store.epochs(t.id).size() == 2);
+    if (t.result.extra.at("attempts") == 2) ++rerun;
+  }
+  CHECK(rerun == 1);
+}
+
 TEST_CASE("killing rank 1 of a data-parallel launch stops rank 0 naming it and launch resumes",
           "[search][distributed]") {
   TempDir dir("cli-launch-kill-resume");
-  const auto config = write_json(dir, "tiny.json", tiny_fashion_experiment(3, 2));
+  const auto config = write_json(dir, "tiny.json", tiny_fashion_experiment(2, 2));
   const auto db = dir.file("dp.db");
   auto run = start_cli("NASFORGE_DIST_TIMEOUT=30", "launch --nproc 2 " + config + " --db " + db);
   REQUIRE(wait_for_epochs(db, 1, std::chrono::seconds(60)));  // trial 0 is in its epoch 2
@@ -228,7 +260,7 @@ TEST_CASE("killing rank 1 of a data-parallel launch stops rank 0 naming it and l
   REQUIRE(resumed.exit_code == 0);
   auto store = store::SqliteStore::open(db);
   const auto trials = store.trials(store.experiment().id);
-  REQUIRE(trials.size() == 3);
+  REQUIRE(trials.size() == 2);
   for (const auto& t : trials) {
     CHECK(t.state == TrialState::kCompleted);
     CHECK(store.epochs(t.id).size() == 2);

@@ -135,7 +135,11 @@ DistributedContext::DistributedContext(const DistributedOptions& options, c10::D
     try {
       c10d::TCPStoreOptions store_options;
       store_options.port = static_cast<std::uint16_t>(options_.master_port);
-      store_options.isServer = options_.rank == 0;
+      // Under torchrun (c10d rendezvous) its agent already serves the store at MASTER_PORT, as
+      // PyTorch's init_process_group assumes: every rank is then a client of it.
+      const char* agent_store = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+      store_options.isServer =
+          options_.rank == 0 && (agent_store == nullptr || std::string(agent_store) != "True");
       store_options.numWorkers = static_cast<std::size_t>(options_.world_size);
       store_options.waitWorkers = true;
       store_options.timeout = options_.timeout;
