@@ -74,7 +74,7 @@ std::vector<std::string> parse_methods(const std::string& text) {
     if (!methods.empty() && rank(methods.back()) >= rank(m)) {
       throw ConfigError(
           "compress: --method: methods run in the order prune, distill, then one of ptq or qat; "
-          "write them in that order");
+          "write them in that order (e.g. prune,distill or prune,distill,qat)");
     }
     methods.push_back(m);
   }

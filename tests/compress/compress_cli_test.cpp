@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "store/sqlite_store.h"
+#include "tests/export/export_helpers.h"
 #include "tests/search/cli_helpers.h"
 
 using namespace nasforge;
@@ -119,6 +120,11 @@ TEST_CASE("compress refuses bad input in one line, exit 2, and records nothing",
       {"--sparsity 0.1", "--ranking bn"},
       {"--method distill --teacher-db " + other, "teacher has 6 classes"},
       {"--method distill --alpha 2", "--alpha"},
+      {"--method ptq --calibration-batches 0", "--calibration-batches 0"},
+      {"--method prune,qat --calibration-batches 0", "--calibration-batches 0"},
+      {"--method qat,prune", "prune, distill, then one of ptq or qat"},
+      {"--method ptq,qat", "prune, distill, then one of ptq or qat"},
+      {"--method ptq --weight-range 200", "--weight-range"},
   };
   for (const auto& [flags, message] : cases) {
     const auto run =
@@ -145,4 +151,46 @@ TEST_CASE("compress refuses bad input in one line, exit 2, and records nothing",
   CHECK(run.exit_code == 2);
   CHECK(run.output.find("no weights") != std::string::npos);
   CHECK(rows(nb_db).empty());
+}
+
+TEST_CASE("compress ptq and prune,qat write model_int8.onnx, measure it and record the int8 size",
+          "[compress]") {
+  TempDir dir("compress-quant");
+  const auto db = searched(dir, "search");
+  const auto ptq = dir.file("ptq");
+  const auto run = run_cli("compress --db " + db + " --out " + ptq +
+                           " --method ptq --calibration-batches 2 --quiet");
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  auto r = rows(db);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].method == "ptq");
+  std::ifstream in(fs::path(ptq) / "architecture.json");
+  const auto model = nlohmann::json::parse(in);
+  const auto& q = model.at("compression").at("settings").at("quantization");
+  CHECK(q.at("calibration_batches") == 2);
+  // int8 weights: about a quarter of the fp32 safetensors (which also hold BatchNorm).
+  CHECK(r[0].model_bytes == q.at("int8_bytes").get<std::int64_t>());
+  CHECK(r[0].model_bytes * 3 < q.at("fp32_bytes").get<std::int64_t>());
+  CHECK(r[0].test_accuracy);
+  CHECK(fs::exists(fs::path(ptq) / "quant_graph.json"));
+  if (python_available()) {
+    CHECK(fs::exists(fs::path(ptq) / "model_int8.onnx"));
+    const auto& ort = model.at("compression").at("settings").at("onnx_runtime");
+    CHECK(ort.at("int8").at("quantized_kernels").get<int>() > 0);
+    CHECK(ort.at("int8").at("latency_ms_batch64").get<double>() > 0);
+    CHECK(ort.at("fp32").at("latency_ms_batch1").get<double>() > 0);
+    // The int8 model in ONNX Runtime and the fake-quant network agree on the test accuracy.
+    CHECK(std::abs(ort.at("int8").at("accuracy").get<double>() - *r[0].test_accuracy) <= 0.02);
+  }
+  const auto both = run_cli("compress --db " + db + " --out " + dir.file("pq") +
+                            " --method prune,qat --calibration-batches 2 --qat-epochs 1 "
+                            "--onnx off --quiet");
+  INFO(both.output);
+  REQUIRE(both.exit_code == 0);
+  r = rows(db);
+  REQUIRE(r.size() == 2);
+  CHECK(r[1].method == "prune+qat");
+  CHECK(r[1].settings.at("quantization").at("epochs") == 1);
+  CHECK(r[1].params < r[0].params);
 }
