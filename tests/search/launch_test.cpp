@@ -188,6 +188,37 @@ TEST_CASE("a rank killed mid-trial costs its group only and the trial re-runs on
   CHECK(rerun == 1);
 }
 
+TEST_CASE("with --attempts 1 the trial of a broken group is recorded failed with the reason",
+          "[search][distributed]") {
+  TempDir dir("cli-launch-groups-attempts");
+  const auto config = write_json(dir, "tiny.json", tiny_fashion_experiment(4, 2));
+  const auto db = dir.file("groups.db");
+  auto run = start_cli("NASFORGE_DIST_TIMEOUT=30",
+                       "launch --nproc 4 --group-size 2 --attempts 1 " + config + " --db " + db);
+  REQUIRE(wait_for_epochs(db, 1, std::chrono::seconds(60)));
+  const int victim = rank_pid(db, 3);
+  REQUIRE(victim > 0);
+  ::kill(victim, SIGKILL);
+  const auto result = run.get();
+  INFO(result.output);
+  CHECK(result.exit_code == 0);  // the search went on with group 0
+  auto store = store::SqliteStore::open(db);
+  const auto trials = store.trials(store.experiment().id);
+  REQUIRE(trials.size() == 4);
+  int failed = 0;
+  for (const auto& t : trials) {
+    if (t.state == TrialState::kFailed) {
+      ++failed;
+      CHECK_THAT(t.result.error,
+                 Catch::StartsWith("its trial groups failed 1 time(s): group 1 (ranks 2 and 3)") &&
+                     Catch::Contains("rank 3 stopped"));
+    } else {
+      CHECK(t.state == TrialState::kCompleted);
+    }
+  }
+  CHECK(failed == 1);
+}
+
 TEST_CASE("a group whose rank stops beating is dropped after the heartbeat timeout",
           "[search][distributed]") {
   // SIGSTOP: the rank neither dies nor answers, so no connection closes; the master notices the
