@@ -69,38 +69,38 @@ void add_flags(CLI::App& app, Options& o) {
 // `nasforge compress ...` in process; returns the architecture.json it wrote.
 json compress(const Options& o, const std::string& db, const std::string& out,
               const std::string& methods, int seed) {
-  std::vector<std::string> args = {"nasforge",
-                                   "compress",
-                                   "--db",
-                                   db,
-                                   "--trial",
-                                   o.trial,
-                                   "--out",
-                                   out,
-                                   "--method",
-                                   methods,
-                                   "--prune-ratio",
-                                   std::to_string(o.prune_ratio),
-                                   "--epochs",
-                                   std::to_string(methods == "distill" ? o.distill_epochs
-                                                                       : o.epochs),
-                                   "--qat-epochs",
-                                   std::to_string(o.qat_epochs),
-                                   "--calibration-batches",
-                                   std::to_string(o.calibration_batches),
-                                   "--ort-threads",
-                                   std::to_string(o.ort_threads),
-                                   "--seed",
-                                   std::to_string(seed),
-                                   "--onnx",
-                                   "required",
-                                   "--quiet"};
+  std::vector<std::string> args = {
+      "nasforge",
+      "compress",
+      "--db",
+      db,
+      "--trial",
+      o.trial,
+      "--out",
+      out,
+      "--method",
+      methods,
+      "--prune-ratio",
+      std::to_string(o.prune_ratio),
+      "--epochs",
+      std::to_string(methods == "distill" ? o.distill_epochs : o.epochs),
+      "--qat-epochs",
+      std::to_string(o.qat_epochs),
+      "--calibration-batches",
+      std::to_string(o.calibration_batches),
+      "--ort-threads",
+      std::to_string(o.ort_threads),
+      "--seed",
+      std::to_string(seed),
+      "--onnx",
+      "required",
+      "--quiet"};
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
   std::ostringstream text;
   const int code = app::run_command_line(static_cast<int>(argv.size()), argv.data(), text);
-  std::cout << "  " << methods << " (seed " << seed << "): "
-            << text.str().substr(0, text.str().find('\n')) << std::endl;
+  std::cout << "  " << methods << " (seed " << seed
+            << "): " << text.str().substr(0, text.str().find('\n')) << std::endl;
   if (code != 0) throw Error("compress " + methods + " exited with " + std::to_string(code));
   std::ifstream in(fs::path(out) / "architecture.json");
   return json::parse(in);
@@ -119,15 +119,15 @@ int run(const Options& o) {
   if (db.empty()) {
     db = (fs::path(o.tmp) / "search.db").string();
     std::cout << "searching: " << o.config << std::endl;
-    std::vector<const char*> argv = {"nasforge", "run", o.config.c_str(), "--db", db.c_str(),
-                                     "--quiet"};
+    std::vector<const char*> argv = {"nasforge", "run",      o.config.c_str(),
+                                     "--db",     db.c_str(), "--quiet"};
     std::ostringstream text;
     if (app::run_command_line(static_cast<int>(argv.size()), argv.data(), text) != 0) {
       throw Error("the search failed: " + text.str());
     }
   }
-  const std::vector<std::string> methods = {"ptq",  "prune", "distill", "prune,distill",
-                                            "qat", "prune,qat"};
+  const std::vector<std::string> methods = {"ptq",           "prune", "distill",
+                                            "prune,distill", "qat",   "prune,qat"};
   std::map<std::string, json> results;
   std::cout << "compressing trial " << o.trial << " of " << db << std::endl;
   for (const auto& m : methods) {
@@ -197,14 +197,13 @@ int run(const Options& o) {
                "(LibTorch) | test acc (ORT) | ORT ms batch 1 | ORT ms batch 64 | speed-up b1 | "
                "speed-up b64 |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& r : rows) {
-    std::cout << "| " << r.name << " | " << r.kind << " | " << r.params << " | " << r.flops
-              << " | " << r.bytes << " | " << fixed(double(ref.bytes) / r.bytes, 2) << "x | "
+    std::cout << "| " << r.name << " | " << r.kind << " | " << r.params << " | " << r.flops << " | "
+              << r.bytes << " | " << fixed(double(ref.bytes) / r.bytes, 2) << "x | "
               << fixed(100 * r.test_accuracy, 2) << " | " << fixed(100 * r.figures.accuracy, 2)
               << " | " << fixed(r.figures.latency_ms_batch1, 3) << " | "
               << fixed(r.figures.latency_ms_batch64, 2) << " | "
               << fixed(ref.figures.latency_ms_batch1 / r.figures.latency_ms_batch1, 2) << "x | "
-              << fixed(ref.figures.latency_ms_batch64 / r.figures.latency_ms_batch64, 2)
-              << "x |\n";
+              << fixed(ref.figures.latency_ms_batch64 / r.figures.latency_ms_batch64, 2) << "x |\n";
   }
   // int8 against its own fp32 network (same weights before quantization).
   std::cout << "\nint8 against its own fp32 network in ONNX Runtime:\n";
@@ -223,9 +222,8 @@ int run(const Options& o) {
               << "x; folded fp32 " << s["fp32_folded_bytes"] << ", "
               << fixed(s["fp32_folded_bytes"].get<double>() / s["int8_bytes"].get<double>(), 2)
               << "x), latency b1 " << fixed(f.latency_ms_batch1 / q.latency_ms_batch1, 2)
-              << "x, b64 " << fixed(f.latency_ms_batch64 / q.latency_ms_batch64, 2)
-              << "x faster; " << q.quantized_kernels << " integer kernels, " << q.float_convs
-              << " float convs\n";
+              << "x, b64 " << fixed(f.latency_ms_batch64 / q.latency_ms_batch64, 2) << "x faster; "
+              << q.quantized_kernels << " integer kernels, " << q.float_convs << " float convs\n";
   }
 
   // Distillation against the same student without a teacher, paired by seed.
@@ -240,15 +238,13 @@ int run(const Options& o) {
     } else {
       a = compress(o, db, (fs::path(o.tmp) / ("pd" + std::to_string(seed))).string(),
                    "prune,distill", seed);
-      b = compress(o, db, (fs::path(o.tmp) / ("p" + std::to_string(seed))).string(), "prune",
-                   seed);
+      b = compress(o, db, (fs::path(o.tmp) / ("p" + std::to_string(seed))).string(), "prune", seed);
     }
     with.push_back(100 * a["metrics"]["test_accuracy"].get<double>());
     without.push_back(100 * b["metrics"]["test_accuracy"].get<double>());
     difference.push_back(with.back() - without.back());
     std::cout << "  seed " << seed << ": with teacher " << fixed(with.back(), 2) << ", without "
-              << fixed(without.back(), 2) << ", difference " << fixed(difference.back(), 2)
-              << "\n";
+              << fixed(without.back(), 2) << ", difference " << fixed(difference.back(), 2) << "\n";
   }
   std::cout << "  mean: with " << fixed(bench::mean(with), 2) << " (sd "
             << fixed(bench::stddev(with), 2) << "), without " << fixed(bench::mean(without), 2)
