@@ -219,6 +219,40 @@ TEST_CASE("with --attempts 1 the trial of a broken group is recorded failed with
   CHECK(failed == 1);
 }
 
+TEST_CASE("after the master of a trial-group search is killed launch --resume completes it",
+          "[search][distributed]") {
+  TempDir dir("cli-launch-groups-master");
+  const auto config = write_json(dir, "tiny.json", tiny_fashion_experiment(4, 2));
+  const auto db = dir.file("groups.db");
+  auto run = start_cli("NASFORGE_DIST_TIMEOUT=20",
+                       "launch --nproc 4 --group-size 2 " + config + " --db " + db);
+  REQUIRE(wait_for_epochs(db, 1, std::chrono::seconds(60)));
+  const int master = rank_pid(db, 0);
+  REQUIRE(master > 0);
+  ::kill(master, SIGKILL);
+  const auto killed = run.get();
+  INFO(killed.output);
+  CHECK(killed.exit_code == 2);
+  CHECK_THAT(killed.output,
+             Catch::Contains("rank 0 (pid " + std::to_string(master) + ") was killed by signal 9"));
+  // The other ranks stopped on their own (the store, served by rank 0, was gone), none crashed.
+  CHECK_THAT(killed.output,
+             !Catch::Contains("signal 11") && !Catch::Contains("after the launcher stopped it"));
+  const auto resumed = run_cli("launch --nproc 4 --group-size 2 --resume --db " + db);
+  INFO(resumed.output);
+  REQUIRE(resumed.exit_code == 0);
+  auto store = store::SqliteStore::open(db);
+  const auto trials = store.trials(store.experiment().id);
+  REQUIRE(trials.size() == 4);
+  std::set<std::int64_t> ordinals;
+  for (const auto& t : trials) {
+    ordinals.insert(t.ordinal);
+    CHECK(t.state == TrialState::kCompleted);
+    CHECK(store.epochs(t.id).size() == 2);
+  }
+  CHECK(ordinals.size() == 4);
+}
+
 TEST_CASE("a group whose rank stops beating is dropped after the heartbeat timeout",
           "[search][distributed]") {
   // SIGSTOP: the rank neither dies nor answers, so no connection closes; the master notices the
