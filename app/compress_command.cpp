@@ -84,6 +84,24 @@ std::vector<std::string> parse_methods(const std::string& text) {
   return methods;
 }
 
+// The output folder is replaced as a whole once the run completes: only a new or empty folder,
+// or one an earlier compression wrote (its architecture.json says so), may be replaced.
+void check_replaceable(const std::string& out) {
+  const fs::path dir(out);
+  if (!fs::exists(dir)) return;
+  if (!fs::is_directory(dir)) {
+    throw ConfigError("compress: --out " + out + ": exists and is not a folder");
+  }
+  if (fs::is_empty(dir)) return;
+  std::ifstream in(dir / "architecture.json");
+  const auto model = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!model.is_object() || !model.contains("compression")) {
+    throw ConfigError("compress: --out " + out +
+                      ": a folder that an earlier compression did not write (it would be "
+                      "replaced); choose a new or empty folder");
+  }
+}
+
 bool has(const std::vector<std::string>& methods, const std::string& m) {
   return std::find(methods.begin(), methods.end(), m) != methods.end();
 }
@@ -221,6 +239,7 @@ void run_compress(const CompressFlags& flags, std::ostream& out) {
   }
   const auto onnx_mode = exporter::parse_onnx_mode(flags.onnx, "compress: --onnx");
   if (flags.out.empty()) throw ConfigError("compress: --out: expected the folder to write");
+  check_replaceable(flags.out);
   const int calibration_batches =
       parse_whole(flags.calibration_batches, "--calibration-batches", 0, 100000);
   if (quantize && calibration_batches == 0) {
@@ -408,8 +427,19 @@ void run_compress(const CompressFlags& flags, std::ostream& out) {
   const double latency = cpu_latency_ms(result, data.shape);
   network->to(at::kCPU);
   network->eval();
-  fs::create_directories(flags.out);
-  trainer::save_weights(*network, (fs::path(flags.out) / "weights.pt").string());
+  // Everything is written into DIR.partial, renamed to DIR once complete, and only then recorded:
+  // an interrupted run (a crash, a kill) leaves neither a half-written DIR nor a row, and the
+  // next run starts over from the trial, clearing what the interrupted one left.
+  auto out_dir = fs::path(flags.out).lexically_normal();
+  if (!out_dir.has_filename()) out_dir = out_dir.parent_path();  // "DIR/"
+  const auto staging_path = fs::path(out_dir.string() + ".partial");
+  const auto staging = staging_path.string();
+  if (fs::exists(staging_path)) {
+    log::warn("compress: " + staging + " is what an interrupted run left; starting over");
+    fs::remove_all(staging_path);
+  }
+  fs::create_directories(staging_path);
+  trainer::save_weights(*network, (fs::path(staging) / "weights.pt").string());
   std::string method;
   for (const auto& m : methods) method += (method.empty() ? "" : "+") + m;
   nlohmann::json metrics = {{"val_accuracy", val.accuracy}, {"val_loss", val.loss}};
@@ -420,13 +450,13 @@ void run_compress(const CompressFlags& flags, std::ostream& out) {
   const auto python = exporter::default_python();
   const auto portable = exporter::write_portable_model(
       *source.space, arch, *network,
-      {data.shape, data.num_classes, data.mean, data.std, data.class_names}, flags.out, onnx_mode,
+      {data.shape, data.num_classes, data.mean, data.std, data.class_names}, staging, onnx_mode,
       python, widths ? &*widths : nullptr);
   if (!portable.onnx.written && onnx_mode == exporter::OnnxMode::kAuto) {
     log::warn("model.onnx not written: " + portable.onnx.message);
   }
   const auto fp32_bytes =
-      static_cast<std::int64_t>(fs::file_size(fs::path(flags.out) / "model.safetensors"));
+      static_cast<std::int64_t>(fs::file_size(fs::path(staging) / "model.safetensors"));
 
   nlohmann::json onnx_runtime = nullptr;
   if (quant) {
@@ -434,8 +464,8 @@ void run_compress(const CompressFlags& flags, std::ostream& out) {
     graph["input_shape"] = {data.shape.channels, data.shape.height, data.shape.width};
     graph["mean"] = data.mean;
     graph["std"] = data.std;
-    std::ofstream(fs::path(flags.out) / "quant_graph.json") << graph.dump(2) << "\n";
-    exporter::write_safetensors((fs::path(flags.out) / "quant_weights.safetensors").string(),
+    std::ofstream(fs::path(staging) / "quant_graph.json") << graph.dump(2) << "\n";
+    exporter::write_safetensors((fs::path(staging) / "quant_weights.safetensors").string(),
                                 quant->export_tensors());
     metrics["int8_bytes"] = quant->int8_bytes();
     settings["quantization"]["int8_bytes"] = quant->int8_bytes();
@@ -443,7 +473,7 @@ void run_compress(const CompressFlags& flags, std::ostream& out) {
     // The folded float network's own bytes: what quantization alone saves.
     settings["quantization"]["fp32_folded_bytes"] = 4 * quant->parameter_count();
     if (onnx_mode != exporter::OnnxMode::kOff) {
-      const auto qdq = exporter::export_qdq_onnx(flags.out, python);
+      const auto qdq = exporter::export_qdq_onnx(staging, python);
       if (!qdq.written) {
         if (onnx_mode == exporter::OnnxMode::kRequired) {
           throw Error("model_int8.onnx not written: " + qdq.message);
@@ -454,12 +484,12 @@ void run_compress(const CompressFlags& flags, std::ostream& out) {
         // validation), from a temporary copy of its images.
         const bool on_test = data.test.size() > 0;
         const auto& set = on_test ? data.test : data.validation;
-        const auto data_path = (fs::path(flags.out) / ".onnx_runtime_data.safetensors").string();
+        const auto data_path = (fs::path(staging) / ".onnx_runtime_data.safetensors").string();
         exporter::write_safetensors(
             data_path, {{"images", set.images.contiguous()}, {"labels", set.labels.to(at::kLong)}});
         std::vector<std::string> models;
-        if (portable.onnx.written) models.push_back((fs::path(flags.out) / "model.onnx").string());
-        models.push_back((fs::path(flags.out) / "model_int8.onnx").string());
+        if (portable.onnx.written) models.push_back((fs::path(staging) / "model.onnx").string());
+        models.push_back((fs::path(staging) / "model_int8.onnx").string());
         exporter::OrtOptions ort_options;
         ort_options.data = data_path;
         ort_options.threads = ort_threads;
@@ -516,8 +546,11 @@ void run_compress(const CompressFlags& flags, std::ostream& out) {
       {"metrics", metrics}};
   if (widths) model["inner_widths"] = widths->to_json();
   if (!before.is_null()) model["compression"]["before"] = before;
-  std::ofstream(fs::path(flags.out) / "architecture.json") << model.dump(2) << "\n";
-  std::ofstream(fs::path(flags.out) / "metrics.json") << metrics.dump(2) << "\n";
+  std::ofstream(fs::path(staging) / "architecture.json") << model.dump(2) << "\n";
+  std::ofstream(fs::path(staging) / "metrics.json") << metrics.dump(2) << "\n";
+
+  if (fs::exists(out_dir)) fs::remove_all(out_dir);  // a finished run's folder is replaced
+  fs::rename(staging_path, out_dir);
 
   store::CompressionRow row;
   row.experiment_id = source.row.id;

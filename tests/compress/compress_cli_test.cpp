@@ -2,6 +2,7 @@
 // and distillation of its best trial, the files and the recorded row, and bad input.
 #include "tests/nasforge_catch.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -193,4 +194,40 @@ TEST_CASE("compress ptq and prune,qat write model_int8.onnx, measure it and reco
   CHECK(r[1].method == "prune+qat");
   CHECK(r[1].settings.at("quantization").at("epochs") == 1);
   CHECK(r[1].params < r[0].params);
+}
+
+TEST_CASE("an interrupted compression leaves no row and no folder, and the next run starts over",
+          "[compress]") {
+  TempDir dir("compress-interrupted");
+  const auto db = searched(dir, "search");
+  const auto out = dir.file("pruned");
+  const auto flags = " --db " + db + " --out " + out + " --prune-ratio 0.5 --onnx off --quiet";
+  // Killed while fine-tuning (200 epochs take far longer than 3 s here).
+  const auto killed = std::system(("timeout -s KILL 3 " + std::string(NASFORGE_BINARY) +
+                                   " compress" + flags + " --epochs 200 > /dev/null 2>&1")
+                                      .c_str());
+  CHECK(killed != 0);
+  CHECK(rows(db).empty());
+  CHECK_FALSE(fs::exists(out));
+  // What a run killed while writing its files would have left.
+  fs::create_directories(out + ".partial");
+  std::ofstream(out + ".partial/weights.pt") << "half a file";
+  const auto run = run_cli("compress" + flags + " --epochs 1");
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  CHECK_FALSE(fs::exists(out + ".partial"));
+  CHECK(fs::exists(fs::path(out) / "architecture.json"));
+  CHECK(fs::file_size(fs::path(out) / "weights.pt") > 100);
+  const auto r = rows(db);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].out_dir == fs::absolute(out).string());
+  // A folder that is not a compression's is never replaced: refused before any training.
+  const auto other = dir.file("my-files");
+  fs::create_directories(other);
+  std::ofstream(other + "/notes.txt") << "mine";
+  const auto refused = run_cli("compress --db " + db + " --out " + other + " --epochs 1 --quiet");
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.output, Catch::Contains("an earlier compression did not write"));
+  CHECK(fs::exists(other + "/notes.txt"));
+  CHECK(rows(db).size() == 1);
 }
