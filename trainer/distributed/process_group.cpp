@@ -7,13 +7,13 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <mutex>
 
+#include "common/environment.h"
 #include "trainer/distributed/heartbeat.h"
 
 namespace nasforge::trainer::distributed {
@@ -29,20 +29,6 @@ c10::intrusive_ptr<c10d::Backend> make_nccl_backend(const c10::intrusive_ptr<c10
 namespace {
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
-
-int env_int(const char* name, int fallback, int low, int high) {
-  const char* raw = std::getenv(name);
-  if (raw == nullptr || *raw == '\0') return fallback;
-  char* end = nullptr;
-  errno = 0;
-  const long value = std::strtol(raw, &end, 10);
-  if (errno != 0 || *end != '\0' || value < low || value > high) {
-    throw ConfigError(std::string("environment variable ") + name + "='" + raw +
-                      "': expected an integer in [" + std::to_string(low) + ", " +
-                      std::to_string(high) + "]");
-  }
-  return static_cast<int>(value);
-}
 
 bool is_loopback(const std::string& addr) {
   return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1";
@@ -225,7 +211,7 @@ std::unique_ptr<DistributedContext> DistributedContext::new_group(
                           std::to_string(options_.world_size) + ")");
     }
     if (ranks[i] == options_.rank) local = static_cast<int>(i);
-    tag += (i == 0 ? "/" : "-") + std::to_string(ranks[i]);
+    tag.append(i == 0 ? "/" : "-").append(std::to_string(ranks[i]));
   }
   if (local < 0) {
     throw InternalError("new_group: rank " + std::to_string(options_.rank) +
