@@ -37,12 +37,10 @@ std::string compression_section(const ReportData& data) {
   std::string html =
       "<section id=\"compression\"><h2>Compression</h2>\n<p class=\"note\">Runs of "
       "<code>nasforge compress</code> on this search's trials; ratios are to the trial "
-      "compressed.</p>\n<table id=\"compressions\" class=\"sortable\">\n<thead><tr>";
-  for (const char* header : {"run", "trial", "method", "params", "FLOPs", "bytes", "val acc (%)",
-                             "test acc (%)", "latency (ms)", "settings", "folder"}) {
-    html += std::string("<th>") + header + "</th>";
-  }
-  html += "</tr></thead>\n<tbody>\n";
+      "compressed.</p>\n";
+  html += sortable_table_head("compressions",
+                              {"run", "trial", "method", "params", "FLOPs", "bytes", "val acc (%)",
+                               "test acc (%)", "latency (ms)", "settings", "folder"});
   for (const auto& c : data.compressions) {
     const store::TrialRow* parent = nullptr;
     for (const auto& t : data.trials) {

@@ -43,6 +43,12 @@ std::string number_cell(double value, const std::string& shown) {
   return cell(key, shown, "num");
 }
 
+std::string sortable_table_head(const std::string& id, std::initializer_list<const char*> headers) {
+  std::string html = "<table id=\"" + escape(id) + "\" class=\"sortable\">\n<thead><tr>";
+  for (const char* header : headers) html += std::string("<th>") + header + "</th>";
+  return html + "</tr></thead>\n<tbody>\n";
+}
+
 std::string missing_cell() { return "<td class=\"num\" data-v=\"\">-</td>"; }
 
 std::string fixed(double value, int digits) {

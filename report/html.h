@@ -1,5 +1,6 @@
 #pragma once
 // Small pieces of HTML writing shared by the report's sections: escaping and number formatting.
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,8 @@ std::string cell(const std::string& sort_key, const std::string& shown,
                  const std::string& cls = "");
 std::string number_cell(double value, const std::string& shown);
 std::string missing_cell();
+// `<table id="..." class="sortable">` with its header row, up to the opening <tbody>.
+std::string sortable_table_head(const std::string& id, std::initializer_list<const char*> headers);
 
 // A plot with its title and a note under it: <figure> ... </figure>.
 std::string figure(const std::string& title, const std::string& plot, const std::string& note);

@@ -27,12 +27,10 @@ std::string hparams_text(const nlohmann::json& hparams) {
 std::string trial_table_section(const ReportData& data) {
   std::string html =
       "<section id=\"trial-table\"><h2>Trials</h2>\n<p class=\"note\">Click a header to sort "
-      "(again to reverse).</p>\n<table id=\"trials\" class=\"sortable\">\n<thead><tr>";
-  for (const char* header : {"trial", "state", "kind", "parent", "val acc (%)", "params", "FLOPs",
-                             "epochs", "seconds", "hparams", "architecture"}) {
-    html += std::string("<th>") + header + "</th>";
-  }
-  html += "</tr></thead>\n<tbody>\n";
+      "(again to reverse).</p>\n";
+  html +=
+      sortable_table_head("trials", {"trial", "state", "kind", "parent", "val acc (%)", "params",
+                                     "FLOPs", "epochs", "seconds", "hparams", "architecture"});
   for (const auto& t : data.trials) {
     const bool scored = t.state == TrialState::kCompleted || t.state == TrialState::kPruned;
     const bool finished = is_finished(t.state);

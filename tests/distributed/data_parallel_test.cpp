@@ -12,6 +12,7 @@
 #include <set>
 
 #include "common/errors.h"
+#include "tests/distributed/rank_files.h"
 #include "trainer/distributed/gradient_sync.h"
 #include "trainer/distributed/launcher.h"
 #include "trainer/distributed/process_group.h"
@@ -20,28 +21,9 @@
 using namespace nasforge;
 namespace dist = nasforge::trainer::distributed;
 namespace fs = std::filesystem;
+using namespace nasforge::testing;
 
 namespace {
-
-fs::path scratch(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("nasforge_dist_" + std::to_string(::getpid())) / name;
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::vector<float> read_floats(const fs::path& path) {
-  std::ifstream f(path, std::ios::binary);
-  REQUIRE(f.good());
-  std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  std::vector<float> values(bytes.size() / sizeof(float));
-  std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
-  return values;
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream f(path);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
 
 // Largest |a - b| / (|b| + 1e-3) over all parameters.
 double max_relative_difference(const std::vector<float>& a, const std::vector<float>& b) {

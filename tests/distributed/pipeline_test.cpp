@@ -13,6 +13,7 @@
 
 #include "common/errors.h"
 #include "space/block_space.h"
+#include "tests/distributed/rank_files.h"
 #include "tests/distributed/worker/pipeline_case.h"
 #include "trainer/distributed/launcher.h"
 #include "trainer/distributed/pipeline_stage.h"
@@ -20,35 +21,16 @@
 using namespace nasforge;
 namespace dist = nasforge::trainer::distributed;
 namespace fs = std::filesystem;
+using namespace nasforge::testing;
 namespace pc = nasforge::pipeline_case;
 
 namespace {
-
-fs::path scratch(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("nasforge_pipe_" + std::to_string(::getpid())) / name;
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::vector<float> read_floats(const fs::path& path) {
-  std::ifstream f(path, std::ios::binary);
-  REQUIRE(f.good());
-  std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  std::vector<float> values(bytes.size() / sizeof(float));
-  std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
-  return values;
-}
 
 std::vector<std::string> read_lines(const fs::path& path) {
   std::ifstream f(path);
   std::vector<std::string> lines;
   for (std::string line; std::getline(f, line);) lines.push_back(line);
   return lines;
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream f(path);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 }
 
 std::vector<float> flat(const std::vector<at::Tensor>& tensors) {

@@ -105,6 +105,23 @@ bool wait_for_epochs(const std::string& db, std::size_t count, std::chrono::seco
   return false;
 }
 
+// Launches `args` (a search on `db`) with the environment `env`, waits for its first recorded
+// epoch, sends `signal` to rank `rank`, and returns the launch's result and that rank's pid.
+struct Signalled {
+  CliResult result;
+  int pid = 0;
+};
+
+Signalled signal_rank_after_first_epoch(const std::string& env, const std::string& args,
+                                        const std::string& db, int rank, int signal) {
+  auto run = start_cli(env, args);
+  REQUIRE(wait_for_epochs(db, 1, std::chrono::seconds(60)));
+  const int pid = rank_pid(db, rank);
+  REQUIRE(pid > 0);
+  ::kill(pid, signal);
+  return {run.get(), pid};
+}
+
 }  // namespace
 
 TEST_CASE("launch --nproc 4 --group-size 2 trains two trials at once and records each once",
@@ -149,16 +166,12 @@ TEST_CASE("a rank killed mid-trial costs its group only and the trial re-runs on
   TempDir dir("cli-launch-groups-kill");
   const auto config = write_json(dir, "tiny.json", tiny_fashion_experiment(6, 2));
   const auto db = dir.file("groups.db");
-  auto run =
-      start_cli("NASFORGE_DIST_TIMEOUT=30",
-                "launch --nproc 4 --group-size 2 --heartbeat-timeout 20 " + config + " --db " + db);
   // Both groups start their first trial together; once one epoch is recorded, group 1 (ranks 2
   // and 3) is inside a trial.
-  REQUIRE(wait_for_epochs(db, 1, std::chrono::seconds(60)));
-  const int victim = rank_pid(db, 3);
-  REQUIRE(victim > 0);
-  ::kill(victim, SIGKILL);
-  const auto result = run.get();
+  const auto [result, victim] = signal_rank_after_first_epoch(
+      "NASFORGE_DIST_TIMEOUT=30",
+      "launch --nproc 4 --group-size 2 --heartbeat-timeout 20 " + config + " --db " + db, db, 3,
+      SIGKILL);
   INFO(result.output);
   CHECK(result.exit_code == 0);
   CHECK_THAT(result.output,
@@ -193,13 +206,9 @@ TEST_CASE("with --attempts 1 the trial of a broken group is recorded failed with
   TempDir dir("cli-launch-groups-attempts");
   const auto config = write_json(dir, "tiny.json", tiny_fashion_experiment(4, 2));
   const auto db = dir.file("groups.db");
-  auto run = start_cli("NASFORGE_DIST_TIMEOUT=30",
-                       "launch --nproc 4 --group-size 2 --attempts 1 " + config + " --db " + db);
-  REQUIRE(wait_for_epochs(db, 1, std::chrono::seconds(60)));
-  const int victim = rank_pid(db, 3);
-  REQUIRE(victim > 0);
-  ::kill(victim, SIGKILL);
-  const auto result = run.get();
+  const auto [result, victim] = signal_rank_after_first_epoch(
+      "NASFORGE_DIST_TIMEOUT=30",
+      "launch --nproc 4 --group-size 2 --attempts 1 " + config + " --db " + db, db, 3, SIGKILL);
   INFO(result.output);
   CHECK(result.exit_code == 0);  // the search went on with group 0
   auto store = store::SqliteStore::open(db);
@@ -224,13 +233,9 @@ TEST_CASE("after the master of a trial-group search is killed launch --resume co
   TempDir dir("cli-launch-groups-master");
   const auto config = write_json(dir, "tiny.json", tiny_fashion_experiment(4, 2));
   const auto db = dir.file("groups.db");
-  auto run = start_cli("NASFORGE_DIST_TIMEOUT=20",
-                       "launch --nproc 4 --group-size 2 " + config + " --db " + db);
-  REQUIRE(wait_for_epochs(db, 1, std::chrono::seconds(60)));
-  const int master = rank_pid(db, 0);
-  REQUIRE(master > 0);
-  ::kill(master, SIGKILL);
-  const auto killed = run.get();
+  const auto [killed, master] = signal_rank_after_first_epoch(
+      "NASFORGE_DIST_TIMEOUT=20", "launch --nproc 4 --group-size 2 " + config + " --db " + db, db,
+      0, SIGKILL);
   INFO(killed.output);
   CHECK(killed.exit_code == 2);
   CHECK_THAT(killed.output,
@@ -261,15 +266,11 @@ TEST_CASE("a group whose rank stops beating is dropped after the heartbeat timeo
   TempDir dir("cli-launch-groups-stop");
   const auto config = write_json(dir, "tiny.json", tiny_fashion_experiment(4, 2));
   const auto db = dir.file("groups.db");
-  auto run = start_cli("NASFORGE_DIST_TIMEOUT=15",
-                       "launch --nproc 4 --group-size 2 "
-                       "--heartbeat-timeout 3 " +
-                           config + " --db " + db);
-  REQUIRE(wait_for_epochs(db, 1, std::chrono::seconds(60)));
-  const int victim = rank_pid(db, 3);
-  REQUIRE(victim > 0);
-  ::kill(victim, SIGSTOP);
-  const auto result = run.get();
+  const auto [result, victim] = signal_rank_after_first_epoch("NASFORGE_DIST_TIMEOUT=15",
+                                                              "launch --nproc 4 --group-size 2 "
+                                                              "--heartbeat-timeout 3 " +
+                                                                  config + " --db " + db,
+                                                              db, 3, SIGSTOP);
   INFO(result.output);
   CHECK(result.exit_code == 0);
   CHECK_THAT(result.output, Catch::Contains("group 1 (ranks 2 and 3): rank 3 stopped beating for"));
@@ -290,12 +291,9 @@ TEST_CASE("killing rank 1 of a data-parallel launch stops rank 0 naming it and l
   TempDir dir("cli-launch-kill-resume");
   const auto config = write_json(dir, "tiny.json", tiny_fashion_experiment(2, 2));
   const auto db = dir.file("dp.db");
-  auto run = start_cli("NASFORGE_DIST_TIMEOUT=30", "launch --nproc 2 " + config + " --db " + db);
-  REQUIRE(wait_for_epochs(db, 1, std::chrono::seconds(60)));  // trial 0 is in its epoch 2
-  const int victim = rank_pid(db, 1);
-  REQUIRE(victim > 0);
-  ::kill(victim, SIGKILL);
-  const auto result = run.get();
+  // Once an epoch is recorded, trial 0 is in its epoch 2.
+  const auto [result, victim] = signal_rank_after_first_epoch(
+      "NASFORGE_DIST_TIMEOUT=30", "launch --nproc 2 " + config + " --db " + db, db, 1, SIGKILL);
   INFO(result.output);
   CHECK(result.exit_code == 2);
   CHECK_THAT(result.output,

@@ -13,6 +13,15 @@ Heartbeat::Heartbeat(std::unique_ptr<StoreClient> client, int rank,
   thread_ = std::thread([this] { beat(); });
 }
 
+namespace {
+
+// Added to a rank's counter when it stops beating on its own (its context destroyed, a clean
+// exit or an error it reports itself): a peer sampling the counters then does not mistake a rank
+// that stopped after seeing the same failure for the one that died.
+constexpr std::int64_t kLeft = std::int64_t{1} << 40;
+
+}  // namespace
+
 Heartbeat::~Heartbeat() {
   {
     const std::lock_guard lock(stop_mutex_);
@@ -20,6 +29,12 @@ Heartbeat::~Heartbeat() {
   }
   stop_changed_.notify_all();
   thread_.join();
+  try {
+    const std::lock_guard client_lock(client_mutex_);
+    client_->add(key(rank_), kLeft);
+  } catch (const Error&) {
+    // The store (rank 0) is gone: nobody is listening any more.
+  }
 }
 
 void Heartbeat::beat() {
@@ -48,7 +63,7 @@ std::vector<int> Heartbeat::silent(const std::vector<int>& ranks,
     const auto after = read();
     std::vector<int> quiet;
     for (std::size_t i = 0; i < ranks.size(); ++i) {
-      if (after[i] == before[i]) quiet.push_back(ranks[i]);
+      if (after[i] == before[i] && after[i] < kLeft) quiet.push_back(ranks[i]);
     }
     return quiet;
   } catch (const Error&) {

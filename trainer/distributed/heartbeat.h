@@ -28,8 +28,8 @@ class Heartbeat {
   Heartbeat(const Heartbeat&) = delete;
   Heartbeat& operator=(const Heartbeat&) = delete;
 
-  // Of `ranks`, those whose counter did not move during `window` (every one of them when the
-  // store itself, served by rank 0, no longer answers: then rank 0 is named alone).
+  // Of `ranks`, those whose counter did not move during `window` and that did not stop on their
+  // own (rank 0 alone when the store itself, served by rank 0, no longer answers).
   std::vector<int> silent(const std::vector<int>& ranks, std::chrono::milliseconds window);
 
   static std::string key(int rank);
