@@ -17,11 +17,10 @@
 #include <vector>
 
 #include "common/errors.h"
+#include "common/first_line.h"
 
 namespace nasforge::trainer {
 namespace {
-
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 // Parameter initialisation draws from LibTorch's global generator: trials that run side by side
 // seed and build under this lock, so each network starts from its own seed alone.

@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "common/environment.h"
+#include "common/first_line.h"
 #include "trainer/distributed/heartbeat.h"
 
 namespace nasforge::trainer::distributed {
@@ -27,8 +28,6 @@ c10::intrusive_ptr<c10d::Backend> make_nccl_backend(const c10::intrusive_ptr<c10
 #endif
 
 namespace {
-
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 bool is_loopback(const std::string& addr) {
   return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1";

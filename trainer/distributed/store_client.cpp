@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/errors.h"
+#include "common/first_line.h"
 
 namespace nasforge::trainer::distributed {
 
@@ -28,17 +29,15 @@ std::unique_ptr<StoreClient> StoreClient::connect(const std::string& host, int p
     options.timeout = timeout;
     impl->store = c10::make_intrusive<c10d::TCPStore>(host, options);
   } catch (const std::exception& e) {
-    const std::string what = e.what();
     throw CollectiveError("cannot reach the job's store at " + impl->where +
-                          " (rank 0): " + what.substr(0, what.find('\n')));
+                          " (rank 0): " + first_line(e.what()));
   }
   return std::unique_ptr<StoreClient>(new StoreClient(std::move(impl)));
 }
 
 void StoreClient::fail(const std::string& what, const std::exception& e) const {
-  const std::string why = e.what();
   throw CollectiveError("the job's store at " + impl_->where + " (rank 0) did not answer " + what +
-                        ": " + why.substr(0, why.find('\n')));
+                        ": " + first_line(e.what()));
 }
 
 std::string StoreClient::where() const { return impl_->where; }
