@@ -95,6 +95,15 @@ void run_loop(store::SqliteStore& store, const Experiment& experiment, PreparedE
 
 namespace dist = nasforge::trainer::distributed;
 
+// Pipeline stages are ranks: one process has nothing to cut a trial over.
+void refuse_pipeline_in_one_process(const Experiment& experiment) {
+  if (!experiment.parallel.pipeline) return;
+  throw ConfigError(
+      "parallel.pipeline: each trial is cut into stages over the ranks that train it, and this "
+      "is one process; start it with `nasforge launch --nproc N` (or torchrun), or remove "
+      "\"pipeline\"");
+}
+
 // Trials data-parallel over WORLD_SIZE ranks, or over groups of NASFORGE_GROUP_SIZE ranks side by
 // side (launched by `nasforge launch`, torchrun, srun or mpirun with the standard environment):
 // rank 0 owns the controller and the store and hands out the trials; ranks > 0 never touch SQLite.
@@ -134,7 +143,8 @@ void run_distributed(const Experiment& experiment, const std::string& db_path, b
   prepared.space = space::make_search_space(experiment.space);
   auto data = std::make_shared<trainer::DataSplits>(trainer::load_splits(experiment.dataset));
   prepared.data = data;
-  DistributedSearch search(options, groups, device, *prepared.space, data, config);
+  DistributedSearch search(options, groups, device, *prepared.space, data, config,
+                           experiment.parallel.pipeline);
   if (options.rank != 0) {
     search.serve();
     return;
@@ -175,7 +185,7 @@ void run_search(const std::string& config_path, const std::string& db_path, std:
   auto experiment = load_experiment_file(config_path);
   if (!parallel.is_null()) {
     auto j = experiment.to_json();
-    j["parallel"] = parallel;
+    j["parallel"].update(parallel);  // --workers/--devices; a "pipeline" stays
     experiment = Experiment::from_json(j, "--workers/--devices");
   }
   const auto options = dist::DistributedOptions::from_environment();
@@ -183,6 +193,7 @@ void run_search(const std::string& config_path, const std::string& db_path, std:
     run_distributed(experiment, db_path, /*resume=*/false, options, out);
     return;
   }
+  refuse_pipeline_in_one_process(experiment);
   // Check the data and the evaluator before any database exists.
   auto prepared = prepare(experiment);
   if (fs::exists(db_path)) {
@@ -213,6 +224,7 @@ void resume_search(const std::string& db_path, std::ostream& out) {
     run_distributed(experiment, db_path, /*resume=*/true, options, out);
     return;
   }
+  refuse_pipeline_in_one_process(experiment);
   log::info("resuming experiment '" + experiment.name + "' from " + db_path);
   auto prepared = prepare(experiment);
   record_data_report(store, prepared);

@@ -6,6 +6,8 @@
 #include "common/log.h"
 #include "search/group_dispatcher.h"
 #include "search/group_server.h"
+#include "trainer/distributed/data_parallel.h"
+#include "trainer/distributed/pipeline_evaluator.h"
 #include "trainer/distributed/store_client.h"
 
 namespace nasforge::search {
@@ -13,7 +15,7 @@ namespace nasforge::search {
 namespace dist = trainer::distributed;
 
 TrialLeader::TrialLeader(dist::DistributedContext& context, const space::SearchSpace& space,
-                         dist::DataParallelEvaluator& evaluator)
+                         trainer::Evaluator& evaluator)
     : context_(context), space_(space), evaluator_(evaluator) {
   if (!context.is_main())
     throw InternalError("TrialLeader on rank " + std::to_string(context.rank()));
@@ -42,7 +44,7 @@ void TrialLeader::finish() {
 }
 
 int follow_trials(dist::DistributedContext& context, const space::SearchSpace& space,
-                  dist::DataParallelEvaluator& evaluator) {
+                  trainer::Evaluator& evaluator) {
   int count = 0;
   for (;;) {
     const auto message = nlohmann::json::parse(context.broadcast_string(""));
@@ -82,10 +84,12 @@ DistributedSearch::DistributedSearch(const dist::DistributedOptions& options,
                                      const TrialGroupOptions& groups, c10::Device device,
                                      const space::SearchSpace& space,
                                      std::shared_ptr<const trainer::DataSplits> data,
-                                     const trainer::TrainConfig& config)
+                                     const trainer::TrainConfig& config,
+                                     const std::optional<PipelineParallel>& pipeline)
     : options_(options),
       layout_(options.world_size, groups.group_size > 0 ? groups.group_size : options.world_size),
       groups_(groups),
+      pipelined_(pipeline.has_value()),
       space_(space),
       threads_(config.threads),
       world_(std::make_unique<dist::DistributedContext>(options, device)) {
@@ -94,8 +98,17 @@ DistributedSearch::DistributedSearch(const dist::DistributedOptions& options,
     group_ = world_->new_group(layout_.ranks_of(layout_.group_of(options.rank)));
     trains_on = group_.get();
   }
-  evaluator_ =
-      std::make_unique<dist::DataParallelEvaluator>(*trains_on, space, std::move(data), config);
+  if (pipeline) {
+    dist::PipelineTraining stages;
+    stages.micro_batches = pipeline->micro_batches;
+    stages.balance = pipeline->balance == "parameters" ? dist::StageBalance::kParameters
+                                                       : dist::StageBalance::kFlops;
+    evaluator_ = std::make_unique<dist::PipelineEvaluator>(*trains_on, space, std::move(data),
+                                                           config, stages);
+  } else {
+    evaluator_ =
+        std::make_unique<dist::DataParallelEvaluator>(*trains_on, space, std::move(data), config);
+  }
 }
 
 DistributedSearch::~DistributedSearch() {
@@ -104,11 +117,13 @@ DistributedSearch::~DistributedSearch() {
 }
 
 std::string DistributedSearch::describe() const {
+  const auto each = pipelined_ ? "pipeline of " + std::to_string(layout_.group_size()) + " stages"
+                               : std::string("data-parallel");
   if (layout_.groups() == 1) {
-    return "data-parallel over " + std::to_string(options_.world_size) + " ranks";
+    return each + " over " + std::to_string(options_.world_size) + " ranks";
   }
   return std::to_string(options_.world_size) + " ranks as " + std::to_string(layout_.groups()) +
-         " trial groups of " + std::to_string(layout_.group_size());
+         " trial groups of " + std::to_string(layout_.group_size()) + " (each a " + each + ")";
 }
 
 void DistributedSearch::serve() {

@@ -7,13 +7,17 @@
 #include <atomic>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
+#include "search/parallel_options.h"
 #include "search/trial_groups.h"
 #include "space/search_space.h"
-#include "trainer/distributed/data_parallel.h"
+#include "trainer/distributed/process_group.h"
 #include "trainer/evaluator.h"
+#include "trainer/dataset.h"
+#include "trainer/train_config.h"
 
 namespace nasforge::search {
 
@@ -24,7 +28,7 @@ class GroupDispatcher;
 class TrialLeader final : public trainer::Evaluator {
  public:
   TrialLeader(trainer::distributed::DistributedContext& context, const space::SearchSpace& space,
-              trainer::distributed::DataParallelEvaluator& evaluator);
+              trainer::Evaluator& evaluator);
   std::string type() const override { return "train"; }
   TrialResult evaluate(const space::Architecture& arch,
                        const trainer::TrialContext& context) override;
@@ -35,14 +39,13 @@ class TrialLeader final : public trainer::Evaluator {
  private:
   trainer::distributed::DistributedContext& context_;
   const space::SearchSpace& space_;
-  trainer::distributed::DataParallelEvaluator& evaluator_;
+  trainer::Evaluator& evaluator_;
   bool finished_ = false;
 };
 
 // Ranks > 0: evaluates the trials rank 0 sends until it finishes; returns how many.
 int follow_trials(trainer::distributed::DistributedContext& context,
-                  const space::SearchSpace& space,
-                  trainer::distributed::DataParallelEvaluator& evaluator);
+                  const space::SearchSpace& space, trainer::Evaluator& evaluator);
 
 // One rank's part of a distributed search.
 class DistributedSearch {
@@ -52,7 +55,8 @@ class DistributedSearch {
                     const TrialGroupOptions& groups, c10::Device device,
                     const space::SearchSpace& space,
                     std::shared_ptr<const trainer::DataSplits> data,
-                    const trainer::TrainConfig& config);
+                    const trainer::TrainConfig& config,
+                    const std::optional<PipelineParallel>& pipeline = std::nullopt);
   ~DistributedSearch();  // rank 0: stops its own group's thread (after its epoch) and joins it
   DistributedSearch(const DistributedSearch&) = delete;
   DistributedSearch& operator=(const DistributedSearch&) = delete;
@@ -60,7 +64,8 @@ class DistributedSearch {
   bool is_master() const { return world_->is_main(); }
   // How many trials rank 0's search loop keeps in flight: one per group.
   int trials_at_once() const { return layout_.groups(); }
-  // "data-parallel over 2 ranks" or "4 ranks as 2 trial groups of 2".
+  // "data-parallel over 2 ranks", "4 ranks as 2 trial groups of 2 (each a data-parallel)" or
+  // "pipeline of 2 stages over 2 ranks".
   std::string describe() const;
 
   // Ranks > 0: trains what rank 0 sends until the search is over. CollectiveError when this
@@ -76,11 +81,12 @@ class DistributedSearch {
   trainer::distributed::DistributedOptions options_;
   GroupLayout layout_;
   TrialGroupOptions groups_;
+  bool pipelined_;
   const space::SearchSpace& space_;
   int threads_;  // the training config's intra-op threads (0: LibTorch's default)
   std::unique_ptr<trainer::distributed::DistributedContext> world_;
   std::unique_ptr<trainer::distributed::DistributedContext> group_;  // null without groups
-  std::unique_ptr<trainer::distributed::DataParallelEvaluator> evaluator_;
+  std::unique_ptr<trainer::Evaluator> evaluator_;  // data-parallel or pipeline stages
   std::unique_ptr<TrialLeader> leader_;
   std::unique_ptr<GroupDispatcher> dispatcher_;
   std::atomic<bool> stopping_{false};

@@ -6,6 +6,7 @@
 #include "common/errors.h"
 #include "common/json_config.h"
 #include "controllers/controller.h"
+#include "space/block_space.h"
 #include "space/search_space.h"
 #include "trainer/nb201_table.h"
 
@@ -13,6 +14,33 @@ namespace nasforge::search {
 
 namespace cfg = nasforge::config;
 namespace fs = std::filesystem;
+
+namespace {
+
+// What a pipeline of stages can train, checked before anything runs.
+void check_pipeline(const Experiment& e, const std::string& space_type, const std::string& where) {
+  if (!e.trains()) {
+    throw ConfigError(where + ": pipeline stages need the \"train\" evaluator, not " +
+                      e.evaluator.value("type", "?"));
+  }
+  if (space_type != space::BlockSpace::kType) {
+    throw ConfigError(where +
+                      ": only networks of the \"blocks\" space can be cut into stages, not \"" +
+                      space_type + "\"");
+  }
+  if (e.training.precision != trainer::Precision::kFp32) {
+    throw ConfigError(where + ": pipeline stages train in fp32 only; training.precision is " +
+                      trainer::to_string(e.training.precision));
+  }
+  if (e.parallel.pipeline->micro_batches > e.training.batch_size) {
+    throw ConfigError(where +
+                      ".micro_batches: " + std::to_string(e.parallel.pipeline->micro_batches) +
+                      " micro-batches for a batch of " + std::to_string(e.training.batch_size) +
+                      "; use at most training.batch_size");
+  }
+}
+
+}  // namespace
 
 Experiment Experiment::from_json(const nlohmann::json& j, const std::string& where) {
   cfg::require_object(j, where);
@@ -107,6 +135,7 @@ Experiment Experiment::from_json(const nlohmann::json& j, const std::string& whe
   }
   // Validate space and controller now, so a bad file fails before anything is created.
   const auto space = space::make_search_space(e.space, where + ".space");
+  if (e.parallel.pipeline) check_pipeline(e, space->type(), where + ".parallel.pipeline");
   controllers::make_controller(e.controller, *space, e.seed, where + ".controller");
   return e;
 }
@@ -124,7 +153,7 @@ nlohmann::json Experiment::to_json() const {
   if (early_stopping) j["early_stopping"] = early_stopping->to_json();
   if (fidelity) j["fidelity"] = fidelity->to_json();
   if (objective) j["objective"] = objective->to_json();
-  if (parallel.workers > 1 || !parallel.devices.empty()) j["parallel"] = parallel.to_json();
+  if (!parallel.is_default()) j["parallel"] = parallel.to_json();
   if (trains()) {
     j["dataset"] = dataset.to_json();
     j["training"] = training.to_json();

@@ -23,7 +23,7 @@ double unix_seconds() {
 
 int serve(trainer::distributed::DistributedContext& context, int group,
           trainer::distributed::StoreClient& store, const space::SearchSpace& space,
-          trainer::distributed::DataParallelEvaluator& evaluator, const std::atomic<bool>* stop,
+          trainer::Evaluator& evaluator, const std::atomic<bool>* stop,
           std::chrono::milliseconds poll) {
   const bool leads = context.is_main();
   for (int n = 0;; ++n) {
@@ -58,8 +58,8 @@ int serve(trainer::distributed::DistributedContext& context, int group,
 
 int serve_group(trainer::distributed::DistributedContext& context, int group,
                 trainer::distributed::StoreClient& store, const space::SearchSpace& space,
-                trainer::distributed::DataParallelEvaluator& evaluator,
-                const std::atomic<bool>* stop, std::chrono::milliseconds poll) {
+                trainer::Evaluator& evaluator, const std::atomic<bool>* stop,
+                std::chrono::milliseconds poll) {
   try {
     return serve(context, group, store, space, evaluator, stop, poll);
   } catch (const std::exception& e) {

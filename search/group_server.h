@@ -9,8 +9,9 @@
 
 #include "search/trial_groups.h"
 #include "space/search_space.h"
-#include "trainer/distributed/data_parallel.h"
+#include "trainer/distributed/process_group.h"
 #include "trainer/distributed/store_client.h"
+#include "trainer/evaluator.h"
 
 namespace nasforge::search {
 
@@ -22,8 +23,7 @@ namespace nasforge::search {
 // 0's own group) ends the wait for the master's next message with an Error.
 int serve_group(trainer::distributed::DistributedContext& context, int group,
                 trainer::distributed::StoreClient& store, const space::SearchSpace& space,
-                trainer::distributed::DataParallelEvaluator& evaluator,
-                const std::atomic<bool>* stop = nullptr,
+                trainer::Evaluator& evaluator, const std::atomic<bool>* stop = nullptr,
                 std::chrono::milliseconds poll = std::chrono::milliseconds(20));
 
 }  // namespace nasforge::search

@@ -32,8 +32,23 @@ std::vector<std::string> parse_device_list(const std::string& text, const std::s
 
 ParallelOptions ParallelOptions::from_json(const nlohmann::json& j, const std::string& where) {
   cfg::require_object(j, where);
-  cfg::reject_unknown_keys(j, where, {"workers", "devices"});
+  cfg::reject_unknown_keys(j, where, {"workers", "devices", "pipeline"});
   ParallelOptions o;
+  if (j.contains("pipeline")) {
+    const auto& p = j.at("pipeline");
+    const auto at = where + ".pipeline";
+    cfg::require_object(p, at);
+    cfg::reject_unknown_keys(p, at, {"micro_batches", "balance"});
+    PipelineParallel pipeline;
+    pipeline.micro_batches = cfg::in_range(cfg::optional<int>(p, "micro_batches", at, 4), 1,
+                                           1 << 20, at + ".micro_batches");
+    pipeline.balance = cfg::optional<std::string>(p, "balance", at, "flops");
+    if (pipeline.balance != "flops" && pipeline.balance != "parameters") {
+      throw ConfigError(at + ".balance: unknown '" + pipeline.balance +
+                        "'; expected flops or parameters");
+    }
+    o.pipeline = pipeline;
+  }
   if (j.contains("devices")) {
     const auto& d = j.at("devices");
     if (d.is_string()) {
@@ -54,8 +69,13 @@ ParallelOptions ParallelOptions::from_json(const nlohmann::json& j, const std::s
 nlohmann::json ParallelOptions::to_json() const {
   nlohmann::json j = {{"workers", workers}};
   if (!devices.empty()) j["devices"] = devices;
+  if (pipeline) {
+    j["pipeline"] = {{"micro_batches", pipeline->micro_batches}, {"balance", pipeline->balance}};
+  }
   return j;
 }
+
+bool ParallelOptions::is_default() const { return workers == 1 && devices.empty() && !pipeline; }
 
 std::string ParallelOptions::device_of(int slot) const {
   if (devices.empty()) return "";

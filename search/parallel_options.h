@@ -1,5 +1,6 @@
 #pragma once
 // Trial parallelism: how many trials run side by side, and on which devices.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -7,14 +8,25 @@
 
 namespace nasforge::search {
 
+// Model parallelism: on several ranks, each trial's network cut into consecutive stages, one per
+// rank of the ranks that train it (trainer/distributed/pipeline_training.h).
+struct PipelineParallel {
+  int micro_batches = 4;          // per batch
+  std::string balance = "flops";  // stages of equal "flops" or "parameters"
+};
+
 struct ParallelOptions {
   int workers = 1;                   // trials in flight at once
   std::vector<std::string> devices;  // one per worker slot, round robin; empty: the training device
+  // "pipeline": {"micro_batches": M, "balance": "flops" | "parameters"}; unset: data parallelism.
+  std::optional<PipelineParallel> pipeline;
 
-  // {"workers": N, "devices": ["cuda:0", "cuda:1"] | "all"}; "all": every visible GPU, with
-  // one worker each unless "workers" says otherwise.
+  // {"workers": N, "devices": ["cuda:0", "cuda:1"] | "all", "pipeline": {...}}; "all": every
+  // visible GPU, with one worker each unless "workers" says otherwise.
   static ParallelOptions from_json(const nlohmann::json& j, const std::string& where);
   nlohmann::json to_json() const;
+  // Whether to_json says more than the defaults (one worker, the training device, no pipeline).
+  bool is_default() const;
   // The device of worker slot `slot` ("" when the training config decides).
   std::string device_of(int slot) const;
 };

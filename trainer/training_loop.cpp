@@ -7,10 +7,8 @@
 #include <torch/autograd.h>
 #include <torch/cuda.h>
 
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <numbers>
 
 #include "common/errors.h"
 #include "common/log.h"
@@ -19,71 +17,12 @@
 #include "trainer/cudnn_benchmark.h"
 #include "trainer/precision.h"
 #include "trainer/sgd.h"
+#include "trainer/training_inputs.h"
 
 namespace nasforge::trainer {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// (x / 255 - mean) / std as one multiply-add, x * scale + shift, with [1, C, 1, 1] tensors made
-// on the device once instead of per batch.
-struct Affine {
-  at::Tensor scale;
-  at::Tensor shift;
-  at::Tensor unit_scale;  // 1 / std, for pixels already in [0, 1]
-
-  Affine(const Normalization& norm, c10::Device device) {
-    std::vector<float> scale_values, shift_values, unit_scale_values;
-    for (size_t c = 0; c < norm.mean.size(); ++c) {
-      scale_values.push_back(1.0f / (255.0f * norm.std[c]));
-      shift_values.push_back(-norm.mean[c] / norm.std[c]);
-      unit_scale_values.push_back(1.0f / norm.std[c]);
-    }
-    const auto count = static_cast<std::int64_t>(norm.mean.size());
-    scale = at::tensor(scale_values, at::kFloat).view({1, count, 1, 1}).to(device);
-    shift = at::tensor(shift_values, at::kFloat).view({1, count, 1, 1}).to(device);
-    unit_scale = at::tensor(unit_scale_values, at::kFloat).view({1, count, 1, 1}).to(device);
-  }
-
-  at::Tensor apply(const at::Tensor& images_u8) const {
-    return at::addcmul(shift, images_u8.to(at::kFloat), scale);
-  }
-
-  // uint8 images to [0, 1] pixels, colour-jittered there (where its clamps are defined), then
-  // normalised.
-  at::Tensor apply_jittered(const at::Tensor& images_u8, const at::Tensor& params,
-                            const Augmentation& augment) const {
-    auto pixels = color_jitter(images_u8.to(at::kFloat).div_(255.0f), params, augment);
-    return at::addcmul(shift, pixels, unit_scale);
-  }
-};
-
-// The experiment's augmentation as this data set can take it: saturation means nothing on
-// grayscale (torchvision leaves such images as they are), so it is dropped with a warning, once
-// per process rather than once per trial.
-Augmentation effective_augmentation(const Augmentation& asked, int channels) {
-  Augmentation augment = asked;
-  if (augment.saturation > 0 && channels != 3) {
-    static std::atomic<bool> warned{false};
-    if (!warned.exchange(true)) {
-      log::warn("training.augment.saturation is ignored: the images have " +
-                std::to_string(channels) + " channel(s), and saturation needs 3 (RGB)");
-    }
-    augment.saturation = 0;
-  }
-  return augment;
-}
-
-double learning_rate_at(const TrainConfig& config, std::int64_t step, std::int64_t total_steps,
-                        std::int64_t warmup_steps) {
-  if (step < warmup_steps) {
-    return config.learning_rate * static_cast<double>(step + 1) / static_cast<double>(warmup_steps);
-  }
-  const double progress =
-      static_cast<double>(step - warmup_steps) /
-      static_cast<double>(std::max<std::int64_t>(1, total_steps - warmup_steps));
-  return 0.5 * config.learning_rate * (1.0 + std::cos(std::numbers::pi * progress));
-}
 
 // What Python's module.to(memory_format=...) does: 4-d weights change layout in place, so the
 // optimizer's and the module's handles stay the same tensors.
@@ -102,8 +41,9 @@ at::Tensor to_device(const at::Tensor& host, c10::Device device) {
 }
 
 EvalMetrics evaluate_batches(space::Network& network, const at::Tensor& images,
-                             const at::Tensor& labels, const Affine& affine, c10::Device device,
-                             int batch_size, Precision precision, bool channels_last) {
+                             const at::Tensor& labels, const PixelNormalizer& affine,
+                             c10::Device device, int batch_size, Precision precision,
+                             bool channels_last) {
   torch::NoGradGuard no_grad;
   network.eval();
   const auto n = images.defined() ? images.size(0) : 0;
@@ -131,8 +71,9 @@ bool default_channels_last(c10::Device device) { return device.is_cuda(); }
 EvalMetrics evaluate_network(space::Network& network, const Dataset& data,
                              const Normalization& norm, c10::Device device, int batch_size,
                              Precision precision) {
-  return evaluate_batches(network, data.images, data.labels, Affine(norm, device), device,
-                          batch_size, precision, /*channels_last=*/false);
+  return evaluate_batches(network, data.images, data.labels,
+                          PixelNormalizer(norm.mean, norm.std, device), device, batch_size,
+                          precision, /*channels_last=*/false);
 }
 
 class TrainingSession::Impl {
@@ -146,13 +87,12 @@ class TrainingSession::Impl {
         device_(device),
         precision_(effective_precision(config.precision, device.type())),
         channels_last_(tuning.channels_last.value_or(default_channels_last(device))),
-        padding_(config.crop_padding >= 0 ? config.crop_padding
-                                          : (data.shape.height >= 32 ? 4 : 2)),
-        flip_(config.flip >= 0 ? config.flip == 1 : data.natural_images),
+        padding_(effective_crop_padding(config, data)),
+        flip_(effective_flip(config, data)),
         augment_(effective_augmentation(config.augment, data.shape.channels)),
         image_height_(data.shape.height),
         image_width_(data.shape.width),
-        affine_(Normalization{data.mean, data.std}, device),
+        affine_(data.mean, data.std, device),
         gen_(at::make_generator<at::CPUGeneratorImpl>(seed)),
         n_(data.train.size()) {
     network_.to(device_);
@@ -386,7 +326,7 @@ class TrainingSession::Impl {
   bool flip_;
   Augmentation augment_;
   std::int64_t image_height_, image_width_;
-  Affine affine_;
+  PixelNormalizer affine_;
   at::Generator gen_;
   std::int64_t n_;
   std::optional<CudnnBenchmarkScope> cudnn_benchmark_;  // set while training on a GPU

@@ -83,8 +83,9 @@ TrialResult run_trial(const space::SearchSpace& space, const DataSplits& data,
     const auto data_parallel = run.data_parallel ? run.data_parallel(*network) : nullptr;
     // Progress needs no agreement between ranks: a data-parallel follower's context has none.
     const auto outcome =
-        train_network(*network, data, config, run.device, context.seed, run.on_epoch,
-                      DeviceTuning{}, data_parallel.get(), context.on_batch);
+        run.train ? run.train(*network, config)
+                  : train_network(*network, data, config, run.device, context.seed, run.on_epoch,
+                                  DeviceTuning{}, data_parallel.get(), context.on_batch);
     fill_result(result, outcome);
     result.extra.update(run.extra);
     if (context.measure_latency && result.state != TrialState::kFailed) {

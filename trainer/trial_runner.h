@@ -28,6 +28,11 @@ struct TrialRun {
   // Makes the data-parallel hooks for the built network (already on the device); null: one
   // process. Every rank calls it at the same point, so it may communicate.
   std::function<std::unique_ptr<DataParallel>(space::Network&)> data_parallel;
+  // Trains the built network (on the device) with the trial's config instead of train_network:
+  // a pipeline's stages (trainer/distributed/pipeline_training.h). It must leave the whole
+  // trained network in `network` where weights are saved or latency measured. Null:
+  // train_network, with the data-parallel hooks when set.
+  std::function<TrainingOutcome(space::Network& network, const TrainConfig& config)> train;
   // Whether this process writes the context's weights_path (data-parallel: rank 0 only).
   bool saves_weights = true;
   // Who ran the trial, for its error messages ("rank 3"); empty: one process.

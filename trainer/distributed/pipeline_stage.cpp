@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+
 #include "common/errors.h"
 
 namespace nasforge::trainer::distributed {
@@ -71,9 +73,13 @@ at::Tensor PipelineStage::receive_activation(int micro, const c10::Device& devic
   return x;
 }
 
+int PipelineStage::micro_batches_for(std::int64_t batch) const {
+  return static_cast<int>(std::min<std::int64_t>(options_.micro_batches, batch));
+}
+
 PipelineStepResult PipelineStage::train_step(const at::Tensor& images, const at::Tensor& labels) {
   const std::int64_t batch = labels.size(0);
-  const auto sizes = micro_batch_sizes(batch, options_.micro_batches);
+  const auto sizes = micro_batch_sizes(batch, micro_batches_for(batch));
   const int micro = static_cast<int>(sizes.size());
   const auto device = context_.device();
   if (is_first() && (!images.defined() || images.size(0) != batch)) {
@@ -97,7 +103,8 @@ PipelineStepResult PipelineStage::train_step(const at::Tensor& images, const at:
       const auto target = labels.narrow(0, offset, sizes[m]).to(device);
       // Each micro-batch's mean weighted by its share: the sum is the batch's mean loss, and
       // the accumulated gradients are the batch's.
-      losses[m] = at::cross_entropy_loss(y, target) *
+      losses[m] = at::cross_entropy_loss(y, target, {}, at::Reduction::Mean, -100,
+                                         options_.label_smoothing) *
                   (static_cast<double>(sizes[m]) / static_cast<double>(batch));
       correct += y.detach().argmax(1).eq(target).sum();
     } else {
@@ -132,7 +139,7 @@ PipelineStepResult PipelineStage::train_step(const at::Tensor& images, const at:
 PipelineStepResult PipelineStage::evaluate(const at::Tensor& images, const at::Tensor& labels) {
   const at::NoGradGuard no_grad;
   const std::int64_t batch = labels.size(0);
-  const auto sizes = micro_batch_sizes(batch, options_.micro_batches);
+  const auto sizes = micro_batch_sizes(batch, micro_batches_for(batch));
   const auto device = context_.device();
   if (is_first() && (!images.defined() || images.size(0) != batch)) {
     throw InternalError("pipeline: the first stage needs the batch's images");

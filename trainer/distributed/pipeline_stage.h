@@ -26,7 +26,10 @@
 namespace nasforge::trainer::distributed {
 
 struct PipelineOptions {
-  int micro_batches = 4;  // at most the batch size; the last ones may be one image smaller
+  // Per batch; a batch smaller than this (an epoch's last) is cut into one image each. The
+  // last micro-batches may be one image smaller than the first.
+  int micro_batches = 4;
+  double label_smoothing = 0;  // of the training loss (evaluate's stays plain cross-entropy)
 };
 
 struct PipelineStepResult {
@@ -67,6 +70,7 @@ class PipelineStage {
   PipelineStepResult evaluate(const at::Tensor& images, const at::Tensor& labels);
 
  private:
+  int micro_batches_for(std::int64_t batch) const;
   at::Tensor run_pieces(const at::Tensor& x);
   at::Tensor receive_activation(int micro, const c10::Device& device);
   void send_activation(const at::Tensor& y, int micro);
