@@ -56,7 +56,8 @@ class PipelineEpochs {
         normalizer_(data.mean, data.std, device_),
         gen_(at::make_generator<at::CPUGeneratorImpl>(seed)),
         n_(data.train.size()),
-        sgd_(stage.parameters(), SgdOptions{config.momentum, config.nesterov, config.weight_decay}) {
+        sgd_(stage.parameters(),
+             SgdOptions{config.momentum, config.nesterov, config.weight_decay}) {
     steps_per_epoch_ = (n_ + config_.batch_size - 1) / config_.batch_size;
     total_steps_ = steps_per_epoch_ * config_.epochs;
     warmup_steps_ = steps_per_epoch_ * config_.warmup_epochs;
@@ -82,10 +83,10 @@ class PipelineEpochs {
         };
         const auto u8 = data_.train.images.index_select(0, index).to(device_);
         const auto image_params = part(params);
-        images = crop_and_flip(augment_.jitter()
-                                   ? normalizer_.apply_jittered(u8, image_params, augment_)
-                                   : normalizer_.apply(u8),
-                               padding_, part(draws.offsets), part(draws.flips));
+        images =
+            crop_and_flip(augment_.jitter() ? normalizer_.apply_jittered(u8, image_params, augment_)
+                                            : normalizer_.apply(u8),
+                          padding_, part(draws.offsets), part(draws.flips));
         if (image_params.defined()) images = rotate_and_cut_out(images, image_params, augment_);
       }
       lr_ = learning_rate_at(config_, step_, total_steps_, warmup_steps_);

@@ -1,0 +1,187 @@
+#include "tests/nasforge_catch.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/errors.h"
+#include "tests/distributed/rank_files.h"
+#include "tests/trainer/fixtures.h"
+#include "trainer/distributed/launcher.h"
+#include "trainer/distributed/pipeline_evaluator.h"
+#include "trainer/trial_runner.h"
+
+using namespace nasforge;
+using namespace nasforge::testing;
+namespace dist = nasforge::trainer::distributed;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::vector<double>> read_rows(const fs::path& path) {
+  std::ifstream f(path);
+  std::vector<std::vector<double>> rows;
+  for (std::string line; std::getline(f, line);) {
+    std::istringstream in(line);
+    std::vector<double> row;
+    for (double v; in >> v;) row.push_back(v);
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// Runs `nproc` pipeline_trial_worker ranks writing under dir/rankR; throws naming a failed rank.
+void run_trial_workers(int nproc, const fs::path& dir, const std::vector<std::string>& extra) {
+  dist::LaunchSpec spec;
+  spec.program = NASFORGE_PIPELINE_TRIAL_WORKER;
+  spec.nproc = nproc;
+  for (int r = 0; r < nproc; ++r) {
+    auto args = extra;
+    args.insert(args.end(), {"--out", (dir / ("rank" + std::to_string(r))).string()});
+    spec.per_rank_args.push_back(args);
+  }
+  spec.grace = std::chrono::seconds(60);
+  const auto exits = dist::launch_local(spec);
+  std::string errors;
+  for (int r = 0; r < nproc; ++r)
+    errors += read_text(dir / ("rank" + std::to_string(r) + ".error"));
+  INFO(errors);
+  REQUIRE_NOTHROW(dist::check_ranks(exits));
+}
+
+double max_relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
+  REQUIRE(a.size() == b.size());
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    worst = std::max(worst, std::abs(double(a[i]) - b[i]) / (std::abs(double(b[i])) + 1e-3));
+  }
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("a trial trained as two pipeline stages matches one stage, epoch by epoch",
+          "[distributed]") {
+  // 2 epochs of SGD with the cosine schedule, random crops, batch norm on micro-batch
+  // statistics, a last batch smaller than the others: the curve and the weights of two Gloo
+  // ranks as two stages are those of one process running the same micro-batches.
+  const auto one = scratch("pipeline_trial_one");
+  const auto two = scratch("pipeline_trial_two");
+  run_trial_workers(1, one, {"--micro-batches", "4"});
+  run_trial_workers(2, two, {"--micro-batches", "4"});
+  const auto reference = read_rows(one / "rank0.epochs");
+  REQUIRE(reference.size() == 2);
+  for (int r = 0; r < 2; ++r) {
+    INFO("rank " << r);
+    const auto rows = read_rows(two / ("rank" + std::to_string(r) + ".epochs"));
+    REQUIRE(rows.size() == reference.size());
+    for (size_t e = 0; e < rows.size(); ++e) {
+      REQUIRE(rows[e].size() == 5);
+      CHECK(rows[e][0] == reference[e][0]);
+      for (size_t c = 1; c < 5; ++c) CHECK(rows[e][c] == Approx(reference[e][c]).epsilon(1e-4));
+    }
+  }
+  CHECK(reference[1][1] < reference[0][1]);  // it learned: the training loss went down
+  // After training every rank holds the whole network: each stage's weights were shared.
+  const auto rank0 = read_floats(two / "rank0.weights");
+  const auto rank1 = read_floats(two / "rank1.weights");
+  CHECK(rank0 == rank1);
+  CHECK(max_relative_difference(rank0, read_floats(one / "rank0.weights")) < 1e-3);
+  CHECK(read_text(two / "rank1.outcome") == "2 0\n");
+}
+
+TEST_CASE("rank 0 asking to stop after an epoch stops every pipeline stage there",
+          "[distributed]") {
+  // Only rank 0's on_epoch counts: rank 1's says go on, yet both stop after epoch 1.
+  const auto dir = scratch("pipeline_trial_stop");
+  dist::LaunchSpec spec;
+  spec.program = NASFORGE_PIPELINE_TRIAL_WORKER;
+  spec.nproc = 2;
+  spec.per_rank_args = {{"--stop-after", "1", "--out", (dir / "rank0").string()},
+                        {"--out", (dir / "rank1").string()}};
+  spec.grace = std::chrono::seconds(60);
+  const auto exits = dist::launch_local(spec);
+  INFO(read_text(dir / "rank0.error") + read_text(dir / "rank1.error"));
+  REQUIRE_NOTHROW(dist::check_ranks(exits));
+  CHECK(read_text(dir / "rank0.outcome") == "1 1\n");
+  CHECK(read_text(dir / "rank1.outcome") == "1 1\n");
+}
+
+TEST_CASE("three pipeline stages balanced by parameters train the same trial", "[distributed]") {
+  const auto one = scratch("pipeline_trial_one_p");
+  const auto three = scratch("pipeline_trial_three");
+  run_trial_workers(1, one, {"--balance", "parameters", "--micro-batches", "3"});
+  run_trial_workers(3, three, {"--balance", "parameters", "--micro-batches", "3"});
+  const auto reference = read_rows(one / "rank0.epochs");
+  const auto rows = read_rows(three / "rank2.epochs");
+  REQUIRE(rows.size() == reference.size());
+  for (size_t e = 0; e < rows.size(); ++e) {
+    CHECK(rows[e][3] == Approx(reference[e][3]).epsilon(1e-4));  // validation loss
+  }
+  CHECK(read_floats(three / "rank0.weights") == read_floats(three / "rank2.weights"));
+}
+
+TEST_CASE("the pipeline evaluator in a world of one records the trial and saves its weights",
+          "[distributed]") {
+  const auto data = synthetic_splits();
+  const auto space = small_space();
+  auto config = quick_config();
+  config.epochs = 1;
+  const auto arch = space.parse("dense-d1-g4-w8-k3/bottleneck-d1-w16-k3");
+  dist::DistributedContext world(dist::DistributedOptions{}, c10::Device(c10::kCPU));
+  dist::PipelineTraining options;
+  options.micro_batches = 2;
+  dist::PipelineEvaluator evaluator(world, space, data, config, options);
+  trainer::TrialContext context;
+  context.seed = 4;
+  context.weights_path = (scratch("pipeline_evaluator") / "trial.pt").string();
+  int epochs_seen = 0;
+  context.on_epoch = [&](const EpochRecord&) { return ++epochs_seen > 0; };
+  const auto result = evaluator.evaluate(arch, context);
+  REQUIRE(result.state == TrialState::kCompleted);
+  CHECK(epochs_seen == 1);
+  CHECK(result.epochs == 1);
+  CHECK(result.val_accuracy > 0);
+  CHECK(result.params > 0);
+  CHECK(result.extra.at("pipeline").at("stages") == 1);
+  CHECK(result.extra.at("pipeline").at("micro_batches") == 2);
+  CHECK(result.extra.at("pipeline").at("balance") == "flops");
+  REQUIRE(fs::exists(context.weights_path));
+  // The saved weights are the trained network's: loaded into a fresh one, they give the same
+  // validation accuracy as the trial reported.
+  auto network = space::build_network(space, arch, data->shape, data->num_classes);
+  trainer::load_weights(*network, context.weights_path);
+  trainer::Normalization norm{data->mean, data->std};
+  const auto metrics = trainer::evaluate_network(*network, data->validation, norm,
+                                                 c10::Device(c10::kCPU), config.eval_batch_size);
+  CHECK(metrics.accuracy == Approx(result.val_accuracy).epsilon(1e-6));
+}
+
+TEST_CASE("a pipelined trial that diverges is recorded failed, with the reason", "[distributed]") {
+  // A zero standard deviation turns every input into inf/NaN: the loss cannot be finite.
+  const auto data = synthetic_splits();
+  data->std = {0.0f};
+  const auto space = small_space();
+  auto config = quick_config();
+  config.epochs = 1;
+  dist::DistributedContext world(dist::DistributedOptions{}, c10::Device(c10::kCPU));
+  dist::PipelineEvaluator evaluator(world, space, data, config, dist::PipelineTraining{});
+  trainer::TrialContext context;
+  context.seed = 4;
+  const auto result = evaluator.evaluate(space.parse("basic-d1-w8-k3/basic-d1-w16-k3"), context);
+  CHECK(result.state == TrialState::kFailed);
+  CHECK_THAT(result.error, Catch::Contains("diverged"));
+}
+
+TEST_CASE("pipeline training refuses fp16: its stages train in fp32 only", "[distributed]") {
+  const auto data = synthetic_splits();
+  const auto space = small_space();
+  auto config = quick_config();
+  config.precision = trainer::Precision::kFp16;
+  dist::DistributedContext world(dist::DistributedOptions{}, c10::Device(c10::kCPU));
+  auto network = space::build_network(space, space.parse("basic-d1-w8-k3/basic-d1-w16-k3"),
+                                      data->shape, data->num_classes);
+  CHECK_THROWS_WITH(
+      dist::train_pipelined(world, *network, *data, config, 1, dist::PipelineTraining{}, {}),
+      Catch::Contains("fp32 only"));
+}
