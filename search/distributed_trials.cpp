@@ -2,11 +2,16 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
+#include <thread>
+#include <vector>
+
 #include "common/errors.h"
 #include "common/log.h"
 #include "search/group_dispatcher.h"
 #include "search/group_server.h"
 #include "trainer/distributed/data_parallel.h"
+#include "trainer/distributed/heartbeat.h"
 #include "trainer/distributed/pipeline_evaluator.h"
 #include "trainer/distributed/store_client.h"
 
@@ -14,11 +19,58 @@ namespace nasforge::search {
 
 namespace dist = trainer::distributed;
 
-TrialLeader::TrialLeader(dist::DistributedContext& context, const space::SearchSpace& space,
-                         trainer::Evaluator& evaluator)
-    : context_(context), space_(space), evaluator_(evaluator) {
+namespace {
+
+// The store's keys for the data-parallel trials: rank 0's n-th message of this run, and each
+// other rank's note that it read the end of the search.
+std::string trial_key(int n) { return "nasforge/follow/trial/" + std::to_string(n); }
+std::string ended_key(int rank) { return "nasforge/follow/ended/" + std::to_string(rank); }
+
+std::string seconds(std::chrono::milliseconds duration) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(duration).count()) + " s";
+}
+
+// The n-th message of rank 0, waited for with no deadline while rank 0 beats.
+std::string wait_for_trial(dist::StoreClient& store, int n, dist::HeartbeatWatch& master,
+                           const std::string& rank, std::chrono::milliseconds timeout,
+                           std::chrono::milliseconds poll) {
+  const std::string waiting = rank + ": waiting for rank 0's next trial failed: rank 0 ";
+  auto checked = std::chrono::steady_clock::now() - dist::kHeartbeatInterval;
+  for (;;) {
+    dist::HeartbeatWatch::Gone gone;
+    try {
+      if (auto value = store.try_get(trial_key(n))) return *value;
+      if (std::chrono::steady_clock::now() - checked >= dist::kHeartbeatInterval) {
+        gone = master.check(store);
+        checked = std::chrono::steady_clock::now();
+      }
+    } catch (const CollectiveError& e) {
+      // The store is served by rank 0 (under launch): it died with it.
+      throw CollectiveError(waiting + "is gone (" + e.what() + ")");
+    }
+    if (!gone.left.empty()) {
+      throw CollectiveError(waiting + "left without ending the search (see its own error)");
+    }
+    if (!gone.silent.empty()) {
+      throw CollectiveError(waiting + "stopped (no heartbeat for " + seconds(timeout) + ")");
+    }
+    std::this_thread::sleep_for(poll);
+  }
+}
+
+}  // namespace
+
+TrialLeader::TrialLeader(dist::DistributedContext& context,
+                         std::unique_ptr<dist::StoreClient> store, const space::SearchSpace& space,
+                         trainer::Evaluator& evaluator, std::chrono::milliseconds timeout)
+    : context_(context),
+      store_(std::move(store)),
+      space_(space),
+      evaluator_(evaluator),
+      timeout_(timeout) {
   if (!context.is_main())
     throw InternalError("TrialLeader on rank " + std::to_string(context.rank()));
+  if (!store_) throw InternalError("TrialLeader without a store");
 }
 
 TrialResult TrialLeader::evaluate(const space::Architecture& arch,
@@ -33,31 +85,67 @@ TrialResult TrialLeader::evaluate(const space::Architecture& arch,
                                   {"trial_id", context.trial_id},
                                   {"seed", context.seed},
                                   {"hparams", context.hparams}};
-  context_.broadcast_string(message.dump());
+  store_->set(trial_key(next_++), message.dump());
   return evaluator_.evaluate(arch, context);
 }
 
 void TrialLeader::finish() {
   if (finished_) return;
   finished_ = true;
-  context_.broadcast_string(nlohmann::json{{"version", 1}, {"done", true}}.dump());
+  store_->set(trial_key(next_++), nlohmann::json{{"version", 1}, {"done", true}}.dump());
+  // The store lives in rank 0: leaving before the others have read the end would fail them.
+  std::vector<int> others;
+  for (int r = 1; r < context_.world_size(); ++r) others.push_back(r);
+  dist::HeartbeatWatch watch(others, timeout_);
+  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  for (;;) {
+    // Heartbeats first: a rank notes the end before it stops beating.
+    const auto gone = watch.check(*store_);
+    std::vector<int> waiting;
+    for (int r : others) {
+      if (!store_->try_get(ended_key(r))) waiting.push_back(r);
+    }
+    if (waiting.empty()) return;
+    auto is_waiting = [&](int r) {
+      return std::find(waiting.begin(), waiting.end(), r) != waiting.end();
+    };
+    std::string why;
+    if (std::any_of(gone.left.begin(), gone.left.end(), is_waiting) ||
+        std::any_of(gone.silent.begin(), gone.silent.end(), is_waiting)) {
+      why = "stopped";
+    } else if (std::chrono::steady_clock::now() > deadline) {
+      why = "did not answer within " + seconds(timeout_);
+    }
+    if (!why.empty()) {
+      throw CollectiveError("rank 0 of " + std::to_string(context_.world_size()) +
+                            ": ending the search failed: " + dist::describe_ranks(waiting) +
+                            " did not read the end (" + why + ")");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
-int follow_trials(dist::DistributedContext& context, const space::SearchSpace& space,
-                  trainer::Evaluator& evaluator) {
-  int count = 0;
-  for (;;) {
-    const auto message = nlohmann::json::parse(context.broadcast_string(""));
+int follow_trials(dist::DistributedContext& context, dist::StoreClient& store,
+                  const space::SearchSpace& space, trainer::Evaluator& evaluator,
+                  std::chrono::milliseconds timeout, std::chrono::milliseconds poll) {
+  const std::string rank = "rank " + std::to_string(context.global_rank()) + " of " +
+                           std::to_string(context.world_size());
+  dist::HeartbeatWatch master({0}, timeout);
+  for (int n = 0;; ++n) {
+    const auto message =
+        nlohmann::json::parse(wait_for_trial(store, n, master, rank, timeout, poll));
     if (message.at("version").get<int>() != 1) {
       throw InternalError("rank 0 sent a trial message of version " + message.at("version").dump());
     }
-    if (message.value("done", false)) return count;
+    if (message.value("done", false)) {
+      store.set(ended_key(context.global_rank()), "1");
+      return n;
+    }
     trainer::TrialContext trial;
     trial.trial_id = message.at("trial_id").get<std::int64_t>();
     trial.seed = message.at("seed").get<std::uint64_t>();
     trial.hparams = message.at("hparams");
     evaluator.evaluate(space.from_json(message.at("architecture")), trial);
-    ++count;
   }
 }
 
@@ -130,7 +218,9 @@ void DistributedSearch::serve() {
   if (is_master()) throw InternalError("DistributedSearch::serve on rank 0");
   if (threads_ > 0) at::set_num_threads(threads_);
   if (!group_) {
-    follow_trials(*world_, space_, *evaluator_);
+    auto store =
+        dist::StoreClient::connect(options_.master_addr, options_.master_port, options_.timeout);
+    follow_trials(*world_, *store, space_, *evaluator_, options_.timeout);
     return;
   }
   auto store =
@@ -143,7 +233,10 @@ std::unique_ptr<trainer::Evaluator> DistributedSearch::master_evaluator() {
   if (!group_) {
     // Rank 0 trains on the search loop's thread (one worker slot).
     if (threads_ > 0) at::set_num_threads(threads_);
-    leader_ = std::make_unique<TrialLeader>(*world_, space_, *evaluator_);
+    leader_ = std::make_unique<TrialLeader>(
+        *world_,
+        dist::StoreClient::connect(options_.master_addr, options_.master_port, options_.timeout),
+        space_, *evaluator_, options_.timeout);
     return std::make_unique<Forward>(*leader_);
   }
   dispatcher_ = std::make_unique<GroupDispatcher>(

@@ -5,6 +5,7 @@
 // GroupDispatcher (search/group_dispatcher.h); otherwise one trial at a time is trained over all
 // ranks: rank 0's TrialLeader sends it to the others, which follow_trials().
 #include <atomic>
+#include <chrono>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -14,9 +15,10 @@
 #include "search/parallel_options.h"
 #include "search/trial_groups.h"
 #include "space/search_space.h"
-#include "trainer/distributed/process_group.h"
-#include "trainer/evaluator.h"
 #include "trainer/dataset.h"
+#include "trainer/distributed/process_group.h"
+#include "trainer/distributed/store_client.h"
+#include "trainer/evaluator.h"
 #include "trainer/train_config.h"
 
 namespace nasforge::search {
@@ -24,28 +26,44 @@ namespace nasforge::search {
 class GroupDispatcher;
 
 // Rank 0's evaluator when all ranks train each trial: sends the trial (architecture JSON, seed,
-// hparams) to the other ranks, then evaluates it with them.
+// hparams) to the other ranks, then evaluates it with them. The messages go through the job's
+// store (`store`, a connection of rank 0's own), one key per trial, not through a collective: the
+// other ranks wait for the next trial for as long as rank 0 needs between trials (recording the
+// result, a database locked by another process, the controller), not just the collective timeout.
 class TrialLeader final : public trainer::Evaluator {
  public:
-  TrialLeader(trainer::distributed::DistributedContext& context, const space::SearchSpace& space,
-              trainer::Evaluator& evaluator);
+  // `timeout`: how long finish() waits for the other ranks to read the end of the search.
+  TrialLeader(trainer::distributed::DistributedContext& context,
+              std::unique_ptr<trainer::distributed::StoreClient> store,
+              const space::SearchSpace& space, trainer::Evaluator& evaluator,
+              std::chrono::milliseconds timeout);
   std::string type() const override { return "train"; }
   TrialResult evaluate(const space::Architecture& arch,
                        const trainer::TrialContext& context) override;
-  // Tells the followers that the search is over (idempotent). Not called on destruction: after a
-  // failure the peers stop on their own, and the context may be gone already.
+  // Tells the followers that the search is over and waits (at most the timeout) until each has
+  // read it, since the store may live in rank 0 (idempotent). CollectiveError naming the ranks that
+  // did not. Not called on destruction: after a failure the peers stop on their own, and the
+  // context may be gone already.
   void finish();
 
  private:
   trainer::distributed::DistributedContext& context_;
+  std::unique_ptr<trainer::distributed::StoreClient> store_;
   const space::SearchSpace& space_;
   trainer::Evaluator& evaluator_;
+  std::chrono::milliseconds timeout_;
+  int next_ = 0;  // the number of the next message
   bool finished_ = false;
 };
 
-// Ranks > 0: evaluates the trials rank 0 sends until it finishes; returns how many.
+// Ranks > 0: evaluates the trials rank 0 sends until it finishes; returns how many. Waits for each
+// with no deadline while rank 0 is alive (polling `store` every `poll` and rank 0's heartbeat);
+// CollectiveError naming rank 0 when its store no longer answers, it left without ending the
+// search, or its heartbeat stood still for `timeout`.
 int follow_trials(trainer::distributed::DistributedContext& context,
-                  const space::SearchSpace& space, trainer::Evaluator& evaluator);
+                  trainer::distributed::StoreClient& store, const space::SearchSpace& space,
+                  trainer::Evaluator& evaluator, std::chrono::milliseconds timeout,
+                  std::chrono::milliseconds poll = std::chrono::milliseconds(20));
 
 // One rank's part of a distributed search.
 class DistributedSearch {

@@ -3,11 +3,14 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <functional>
 #include <future>
 #include <map>
 #include <set>
 #include <thread>
 
+#include "common/errors.h"
+#include "store/sqlite.h"
 #include "store/sqlite_store.h"
 #include "tests/search/cli_helpers.h"
 
@@ -329,6 +332,132 @@ TEST_CASE("killing rank 1 of a data-parallel launch stops rank 0 naming it and l
     CHECK(store.epochs(t.id).size() == 2);
     CHECK(t.result.extra.at("world_size") == 2);
   }
+}
+
+namespace {
+
+std::int64_t count_rows(const store::detail::Connection& db, const std::string& sql) {
+  store::detail::Statement s(db, sql);
+  return s.step() ? s.column_int(0) : 0;
+}
+
+std::string trial_status(const store::detail::Connection& db, int ordinal) {
+  store::detail::Statement s(db, "SELECT status FROM trials WHERE ordinal = ?");
+  s.bind(1, ordinal);
+  return s.step() ? s.column_text(0) : std::string("absent");
+}
+
+// A connection of the test's own to `db`, once rank 0 has created it and its tables.
+store::detail::Connection open_when_created(const std::string& db) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  for (;;) {
+    try {
+      if (std::filesystem::exists(db)) {
+        store::detail::Connection connection(db, /*create=*/false);
+        count_rows(connection, "SELECT COUNT(*) FROM epochs");
+        return connection;
+      }
+    } catch (const StoreError&) {
+      // Being created: look again.
+    }
+    if (std::chrono::steady_clock::now() > deadline) FAIL(db << " was not created in time");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// Holds the write lock of `db` (a search of `trials` trials of one epoch each) from this process
+// between two trials, while rank 0 waits on it to record a trial finished, and calls `while_held`
+// then. True once that happened. Once a trial's epoch row is in, rank 0 saves its weights and
+// records it finished: the lock is taken in that gap. If rank 0 got past it (the next trial
+// already created, whose epoch write would block where every rank waits on a collective), the
+// lock is let go at once and the next trial tried.
+bool hold_lock_between_trials(const std::string& db, int trials,
+                              const std::function<void()>& while_held) {
+  auto lock = open_when_created(db);
+  for (int k = 0; k + 1 < trials; ++k) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (count_rows(lock, "SELECT COUNT(*) FROM epochs") < k + 1) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    lock.execute("BEGIN EXCLUSIVE");
+    const bool between = count_rows(lock, "SELECT COUNT(*) FROM trials") == k + 1 &&
+                         trial_status(lock, k) == "running";
+    if (between) {
+      while_held();
+      // Rank 0 really waited: trial k is still not recorded finished, and no later trial exists.
+      CHECK(trial_status(lock, k) == "running");
+      CHECK(count_rows(lock, "SELECT COUNT(*) FROM trials") == k + 1);
+    }
+    lock.execute("COMMIT");
+    if (between) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("data-parallel ranks wait while rank 0 is blocked on the database past the timeout",
+          "[search][distributed]") {
+  // Between two trials rank 0 works alone (records the result, asks the controller); here another
+  // process holds the database's write lock for 6 s, twice the collective timeout, so rank 0's
+  // write waits on SQLite's busy timeout (10 s) all along. Rank 1 must wait for the next trial
+  // with no deadline while rank 0 is alive.
+  TempDir dir("cli-launch-db-lock");
+  constexpr int kTrials = 3;
+  const auto config = write_json(dir, "tiny.json", tiny_fashion_experiment(kTrials, 1));
+  const auto db = dir.file("locked.db");
+  auto run = start_cli("NASFORGE_DIST_TIMEOUT=3", "launch --nproc 2 " + config + " --db " + db);
+  const bool held = hold_lock_between_trials(
+      db, kTrials, [] { std::this_thread::sleep_for(std::chrono::seconds(6)); });
+  const auto result = run.get();
+  INFO(result.output);
+  REQUIRE(held);
+  REQUIRE(result.exit_code == 0);
+  auto store = store::SqliteStore::open(db);
+  const auto trials = store.trials(store.experiment().id);
+  REQUIRE(trials.size() == kTrials);
+  std::set<std::int64_t> ordinals;
+  for (const auto& t : trials) {
+    ordinals.insert(t.ordinal);
+    CHECK(t.state == TrialState::kCompleted);
+    CHECK(store.epochs(t.id).size() == 1);
+    CHECK(t.result.extra.at("world_size") == 2);
+  }
+  CHECK(ordinals == std::set<std::int64_t>{0, 1, 2});
+}
+
+TEST_CASE("rank 1 waiting for the next trial stops naming rank 0 when rank 0 is killed",
+          "[search][distributed]") {
+  TempDir dir("cli-launch-db-lock-kill");
+  constexpr int kTrials = 3;
+  const auto config = write_json(dir, "tiny.json", tiny_fashion_experiment(kTrials, 1));
+  const auto db = dir.file("locked.db");
+  auto run = start_cli("NASFORGE_DIST_TIMEOUT=30", "launch --nproc 2 " + config + " --db " + db);
+  int master = 0;
+  std::chrono::steady_clock::time_point killed;
+  const bool held = hold_lock_between_trials(db, kTrials, [&] {
+    // Rank 0 is blocked on the lock, rank 1 waits for the next trial.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    master = rank_pid(db, 0);
+    if (master > 0) ::kill(master, SIGKILL);
+    killed = std::chrono::steady_clock::now();
+  });
+  const auto result = run.get();
+  INFO(result.output);
+  REQUIRE(held);
+  REQUIRE(master > 0);
+  CHECK(result.exit_code == 2);
+  CHECK(std::chrono::steady_clock::now() - killed < std::chrono::seconds(20));
+  CHECK_THAT(result.output,
+             Catch::Contains("rank 0 (pid " + std::to_string(master) + ") was killed by signal 9"));
+  // Rank 1 stopped on its own, well within the 30 s timeout and not stopped by the launcher, with
+  // one error naming rank 0.
+  CHECK_THAT(
+      result.output,
+      Catch::Contains("rank 1 of 2: waiting for rank 0's next trial failed: rank 0 is gone"));
+  CHECK_THAT(result.output,
+             !Catch::Contains("signal 11") && !Catch::Contains("after the launcher stopped it"));
 }
 
 TEST_CASE("launch refuses a group size that does not divide the ranks and --resume without --db",

@@ -71,6 +71,29 @@ std::vector<int> Heartbeat::silent(const std::vector<int>& ranks,
   }
 }
 
+HeartbeatWatch::HeartbeatWatch(std::vector<int> ranks, std::chrono::milliseconds window)
+    : ranks_(std::move(ranks)),
+      window_(window),
+      beats_(ranks_.size(), -1),
+      moved_(ranks_.size(), std::chrono::steady_clock::now()) {}
+
+HeartbeatWatch::Gone HeartbeatWatch::check(StoreClient& store) {
+  Gone gone;
+  const auto now = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < ranks_.size(); ++i) {
+    const auto count = store.add(Heartbeat::key(ranks_[i]), 0);
+    if (count >= kLeft) {
+      gone.left.push_back(ranks_[i]);
+    } else if (count != beats_[i]) {
+      beats_[i] = count;
+      moved_[i] = now;
+    } else if (now - moved_[i] > window_) {
+      gone.silent.push_back(ranks_[i]);
+    }
+  }
+  return gone;
+}
+
 std::string describe_ranks(const std::vector<int>& ranks) {
   if (ranks.empty()) return "no rank";
   std::string s = ranks.size() == 1 ? "rank " : "ranks ";

@@ -47,6 +47,25 @@ class Heartbeat {
   std::thread thread_;
 };
 
+// A poller's view of some peers' heartbeats (the caller polls, through a store client of its
+// own): each check() reads their counters once and says which of them are gone.
+class HeartbeatWatch {
+ public:
+  struct Gone {
+    std::vector<int> left;    // stopped beating on their own (a clean exit or a reported error)
+    std::vector<int> silent;  // counter still for `window`: killed, hung or cut off
+  };
+  HeartbeatWatch(std::vector<int> ranks, std::chrono::milliseconds window);
+  // CollectiveError when the store (rank 0) does not answer.
+  Gone check(StoreClient& store);
+
+ private:
+  std::vector<int> ranks_;
+  std::chrono::milliseconds window_;
+  std::vector<std::int64_t> beats_;
+  std::vector<std::chrono::steady_clock::time_point> moved_;
+};
+
 // "rank 1", "ranks 1 and 3", "ranks 1, 2 and 3".
 std::string describe_ranks(const std::vector<int>& ranks);
 
