@@ -7,11 +7,18 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <thread>
 
 #include "common/environment.h"
 #include "common/first_line.h"
@@ -31,6 +38,42 @@ namespace {
 
 bool is_loopback(const std::string& addr) {
   return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1";
+}
+
+// Whether host:port actively refuses connections on every address it resolves to, for ~2 s
+// (false as soon as one connects, and for anything unclear: no answer, no address).
+bool refuses_connections(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return false;
+  bool refused = true;
+  for (int attempt = 0; attempt < 5 && refused; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    for (const addrinfo* a = found; a != nullptr && refused; a = a->ai_next) {
+      const int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK, a->ai_protocol);
+      if (fd < 0) {
+        refused = false;
+        break;
+      }
+      int error = 0;
+      if (connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+        error = errno;
+        if (error == EINPROGRESS) {
+          pollfd p{fd, POLLOUT, 0};
+          socklen_t len = sizeof error;
+          error = poll(&p, 1, 2'000) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0
+                      ? error
+                      : ETIMEDOUT;
+        }
+      }
+      close(fd);
+      refused = error == ECONNREFUSED;
+    }
+  }
+  freeaddrinfo(found);
+  return refused;
 }
 
 }  // namespace
@@ -117,14 +160,24 @@ DistributedContext::DistributedContext(const DistributedOptions& options, c10::D
   }
   const std::string where = options_.master_addr + ":" + std::to_string(options_.master_port);
   if (!impl_->store) {  // a subgroup comes with its parent's store, prefixed
+    // Under torchrun (c10d rendezvous) its agent already serves the store at MASTER_PORT, as
+    // PyTorch's init_process_group assumes: every rank is then a client of it.
+    const char* agent_store = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+    const bool agent_serves = agent_store != nullptr && std::string(agent_store) == "True";
+    // That agent served its store before it started this process, so a refused connection means
+    // the agent has stopped (its node failed, e.g. rank 0 refused its input): say so now rather
+    // than retry for twice the timeout.
+    if (agent_serves && refuses_connections(options_.master_addr, options_.master_port)) {
+      throw CollectiveError("rank " + std::to_string(options_.rank) + " of " +
+                            std::to_string(options_.world_size) +
+                            ": the torchrun agent's store at " + where +
+                            " refuses connections: the job has stopped (see the first failure in "
+                            "the log of rank 0's node)");
+    }
     try {
       c10d::TCPStoreOptions store_options;
       store_options.port = static_cast<std::uint16_t>(options_.master_port);
-      // Under torchrun (c10d rendezvous) its agent already serves the store at MASTER_PORT, as
-      // PyTorch's init_process_group assumes: every rank is then a client of it.
-      const char* agent_store = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
-      store_options.isServer =
-          options_.rank == 0 && (agent_store == nullptr || std::string(agent_store) != "True");
+      store_options.isServer = options_.rank == 0 && !agent_serves;
       store_options.numWorkers = static_cast<std::size_t>(options_.world_size);
       store_options.waitWorkers = true;
       store_options.timeout = options_.timeout;
