@@ -111,14 +111,19 @@ void run_distributed(const Experiment& experiment, const std::string& db_path, b
                      const dist::DistributedOptions& options, std::ostream& out) {
   if (!experiment.trains()) {
     throw ConfigError("WORLD_SIZE=" + std::to_string(options.world_size) +
-                      ": data-parallel runs need the \"train\" evaluator, not " +
+                      ": runs on several ranks need the \"train\" evaluator, not " +
                       experiment.evaluator.value("type", "?"));
   }
   if (experiment.fidelity && experiment.fidelity->continue_training) {
     throw ConfigError("WORLD_SIZE=" + std::to_string(options.world_size) +
-                      ": \"fidelity.continue\" is not supported for data-parallel trials yet");
+                      ": \"fidelity.continue\" is not supported for trials on several ranks yet");
   }
   const auto groups = TrialGroupOptions::from_environment(options.world_size);
+  if (experiment.parallel.pipeline && (groups.group_size == 1 || options.world_size == 1)) {
+    throw ConfigError(
+        "parallel.pipeline: trial groups of one rank leave nothing to cut into "
+        "stages; use --group-size 2 or more");
+  }
   std::optional<store::SqliteStore> store;
   std::optional<store::WriterLease> lease;
   if (options.rank == 0) {
@@ -185,7 +190,11 @@ void run_search(const std::string& config_path, const std::string& db_path, std:
   auto experiment = load_experiment_file(config_path);
   if (!parallel.is_null()) {
     auto j = experiment.to_json();
-    j["parallel"].update(parallel);  // --workers/--devices; a "pipeline" stays
+    // --workers/--devices replace the file's slots and devices; its "pipeline" stays.
+    const auto pipeline =
+        j.value("parallel", nlohmann::json::object()).value("pipeline", nlohmann::json());
+    j["parallel"] = parallel;
+    if (!pipeline.is_null()) j["parallel"]["pipeline"] = pipeline;
     experiment = Experiment::from_json(j, "--workers/--devices");
   }
   const auto options = dist::DistributedOptions::from_environment();

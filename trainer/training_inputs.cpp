@@ -36,6 +36,16 @@ at::Tensor PixelNormalizer::apply_jittered(const at::Tensor& images_u8, const at
   return at::addcmul(shift_, pixels, unit_scale_);
 }
 
+at::Tensor augmented_batch(const PixelNormalizer& normalizer, const at::Tensor& images_u8,
+                           const Augmentation& augment, int padding, const at::Tensor& offsets,
+                           const at::Tensor& flips, const at::Tensor& params) {
+  auto x = crop_and_flip(augment.jitter() ? normalizer.apply_jittered(images_u8, params, augment)
+                                          : normalizer.apply(images_u8),
+                         padding, offsets, flips);
+  if (params.defined()) x = rotate_and_cut_out(x, params, augment);
+  return x;
+}
+
 Augmentation effective_augmentation(const Augmentation& asked, int channels) {
   Augmentation augment = asked;
   if (augment.saturation > 0 && channels != 3) {

@@ -32,6 +32,14 @@ class PixelNormalizer {
   at::Tensor unit_scale_;  // 1 / std, for pixels already in [0, 1]
 };
 
+// A training batch as the network takes it: uint8 images [N, C, H, W] normalised (colour-jittered
+// first when `augment` asks), cropped and flipped by `offsets` and `flips`, then rotated and cut
+// out by `params` (draw_image_augmentation's rows for these images). An undefined draw leaves its
+// op out. The draws must be on the images' device.
+at::Tensor augmented_batch(const PixelNormalizer& normalizer, const at::Tensor& images_u8,
+                           const Augmentation& augment, int padding, const at::Tensor& offsets,
+                           const at::Tensor& flips, const at::Tensor& params);
+
 // The experiment's augmentation as this data set can take it: saturation means nothing on
 // grayscale (torchvision leaves such images as they are), so it is dropped with a warning, once
 // per process rather than once per trial.

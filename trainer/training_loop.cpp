@@ -41,7 +41,7 @@ at::Tensor to_device(const at::Tensor& host, c10::Device device) {
 }
 
 EvalMetrics evaluate_batches(space::Network& network, const at::Tensor& images,
-                             const at::Tensor& labels, const PixelNormalizer& affine,
+                             const at::Tensor& labels, const PixelNormalizer& normalizer,
                              c10::Device device, int batch_size, Precision precision,
                              bool channels_last) {
   torch::NoGradGuard no_grad;
@@ -52,7 +52,7 @@ EvalMetrics evaluate_batches(space::Network& network, const at::Tensor& images,
   AutocastScope autocast(device.type(), effective_precision(precision, device.type()));
   for (std::int64_t start = 0; start < n; start += batch_size) {
     const auto len = std::min<std::int64_t>(batch_size, n - start);
-    auto x = affine.apply(to_device(images.narrow(0, start, len), device));
+    auto x = normalizer.apply(to_device(images.narrow(0, start, len), device));
     if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
     auto y = to_device(labels.narrow(0, start, len), device);
     auto logits = network.forward(x).to(at::kFloat);
@@ -92,7 +92,7 @@ class TrainingSession::Impl {
         augment_(effective_augmentation(config.augment, data.shape.channels)),
         image_height_(data.shape.height),
         image_width_(data.shape.width),
-        affine_(data.mean, data.std, device),
+        normalizer_(data.mean, data.std, device),
         gen_(at::make_generator<at::CPUGeneratorImpl>(seed)),
         n_(data.train.size()) {
     network_.to(device_);
@@ -146,7 +146,7 @@ class TrainingSession::Impl {
     }
     auto evaluate_range = [&](std::int64_t begin, std::int64_t count) {
       auto part = [&](const at::Tensor& t) { return t.defined() ? t.narrow(0, begin, count) : t; };
-      return evaluate_batches(network_, part(val_images_), part(val_labels_), affine_, device_,
+      return evaluate_batches(network_, part(val_images_), part(val_labels_), normalizer_, device_,
                               config_.eval_batch_size, precision_, channels_last_);
     };
     const auto n_val = val_images_.defined() ? val_images_.size(0) : 0;
@@ -266,11 +266,9 @@ class TrainingSession::Impl {
     // A rank whose share of a last, short global batch is empty still joins the all-reduce.
     if (local_len > 0) {
       const auto params = params_.defined() ? part(params_) : at::Tensor();
-      auto x = crop_and_flip(augment_.jitter() ? affine_.apply_jittered(images, params, augment_)
-                                               : affine_.apply(images),
-                             padding_, offsets_.defined() ? part(offsets_) : at::Tensor(),
-                             flips_.defined() ? part(flips_) : at::Tensor());
-      if (params.defined()) x = rotate_and_cut_out(x, params, augment_);
+      auto x = augmented_batch(normalizer_, images, augment_, padding_,
+                               offsets_.defined() ? part(offsets_) : at::Tensor(),
+                               flips_.defined() ? part(flips_) : at::Tensor(), params);
       if (channels_last_) x = x.contiguous(at::MemoryFormat::ChannelsLast);
       at::Tensor logits, loss;
       {
@@ -326,7 +324,7 @@ class TrainingSession::Impl {
   bool flip_;
   Augmentation augment_;
   std::int64_t image_height_, image_width_;
-  PixelNormalizer affine_;
+  PixelNormalizer normalizer_;
   at::Generator gen_;
   std::int64_t n_;
   std::optional<CudnnBenchmarkScope> cudnn_benchmark_;  // set while training on a GPU

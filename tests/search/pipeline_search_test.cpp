@@ -70,9 +70,14 @@ TEST_CASE("pipeline settings are parsed, kept, and checked against what stages c
   bad = pipeline_experiment(2);
   bad["training"]["precision"] = "bf16";
   CHECK_THROWS_WITH(search::Experiment::from_json(bad, "e"), Catch::Contains("fp32 only"));
-  auto cells = nb201_table_search("cells", 1, {{"type", "random"}}, 2);
-  cells["parallel"] = {{"pipeline", json::object()}};
-  CHECK_THROWS_AS(search::Experiment::from_json(cells, "e"), ConfigError);
+  auto cells = pipeline_experiment(2);  // the NB-201 cell space, trained
+  cells["space"] = {{"type", "nb201"}};
+  CHECK_THROWS_WITH(search::Experiment::from_json(cells, "e"),
+                    Catch::Contains("only networks of the \"blocks\" space"));
+  auto table = nb201_table_search("cells", 1, {{"type", "random"}}, 2);
+  table["parallel"] = {{"pipeline", json::object()}};
+  CHECK_THROWS_WITH(search::Experiment::from_json(table, "e"),
+                    Catch::Contains("need the \"train\" evaluator"));
 }
 
 TEST_CASE("run refuses a pipeline in one process with one line, exit 2 and no database",
@@ -85,6 +90,38 @@ TEST_CASE("run refuses a pipeline in one process with one line, exit 2 and no da
   CHECK_THAT(result.output,
              Catch::Contains("parallel.pipeline") && Catch::Contains("nasforge launch --nproc N"));
   CHECK_FALSE(std::filesystem::exists(db));
+}
+
+TEST_CASE("launch refuses pipeline stages in trial groups of one rank", "[search][distributed]") {
+  TempDir dir("cli-pipeline-groups-of-one");
+  const auto db = dir.file("p.db");
+  const auto result = run_cli("launch --nproc 2 --group-size 1 " +
+                              write_json(dir, "p.json", pipeline_experiment(2)) + " --db " + db);
+  CHECK(result.exit_code != 0);
+  CHECK_THAT(result.output, Catch::Contains("trial groups of one rank leave nothing to cut"));
+  CHECK_FALSE(std::filesystem::exists(db));
+}
+
+TEST_CASE(
+    "--workers and --devices on the command line keep the file's pipeline and replace its "
+    "slots",
+    "[search]") {
+  // Through `run`, which then refuses the pipeline in one process: the refusal proves the
+  // pipeline was kept; a file without one runs with the command line's slots.
+  TempDir dir("cli-pipeline-override");
+  const auto kept = run_cli("run " + write_json(dir, "p.json", pipeline_experiment(2)) + " --db " +
+                            dir.file("p.db") + " --workers 2");
+  CHECK(kept.exit_code == 2);
+  CHECK_THAT(kept.output, Catch::Contains("parallel.pipeline"));
+  auto slots = tiny_fashion_experiment(2, 1);
+  slots["parallel"] = {{"workers", 1}, {"devices", json::array({"cpu"})}};
+  const auto db = dir.file("s.db");
+  const auto replaced =
+      run_cli("run " + write_json(dir, "s.json", slots) + " --db " + db + " --devices cpu,cpu");
+  INFO(replaced.output);
+  REQUIRE(replaced.exit_code == 0);
+  auto store = store::SqliteStore::open(db);
+  CHECK(store.experiment().config.at("parallel").at("workers") == 2);  // one per device given
 }
 
 TEST_CASE("launch trains each trial as pipeline stages, over all ranks or in trial groups",

@@ -80,10 +80,8 @@ TrialResult DataParallelEvaluator::evaluate(const space::Architecture& arch,
   run.device = device;
   // Rank 0 decides whether to go on; every rank must stop at the same epoch.
   run.on_epoch = [&](const EpochRecord& record) {
-    auto go_on = at::zeros({1}, at::TensorOptions().dtype(at::kFloat).device(device));
-    if (context_.is_main()) go_on.fill_(!context.on_epoch || context.on_epoch(record) ? 1 : 0);
-    context_.broadcast(go_on);
-    return go_on.cpu().item<float>() > 0.5f;
+    return rank0_decides(context_,
+                         context_.is_main() && (!context.on_epoch || context.on_epoch(record)));
   };
   run.data_parallel = [&](space::Network& network) -> std::unique_ptr<DataParallel> {
     return std::make_unique<DataParallelHooks>(context_, network, context.seed, options_);

@@ -28,7 +28,7 @@ TrialResult PipelineEvaluator::evaluate(const space::Architecture& arch,
   run.extra["pipeline"] = {
       {"stages", context_.world_size()},
       {"micro_batches", options_.micro_batches},
-      {"balance", options_.balance == StageBalance::kFlops ? "flops" : "parameters"}};
+      {"balance", to_string(options_.balance)}};
   return run_trial(space_, *data_, config_, arch, context, run);
 }
 

@@ -63,6 +63,16 @@ std::vector<PipelinePiece> block_network_pieces(space::Network& network) {
   return pieces;
 }
 
+std::string to_string(StageBalance balance) {
+  return balance == StageBalance::kFlops ? "flops" : "parameters";
+}
+
+StageBalance parse_stage_balance(const std::string& name) {
+  if (name == "flops") return StageBalance::kFlops;
+  if (name == "parameters") return StageBalance::kParameters;
+  throw ConfigError("pipeline balance '" + name + "': expected flops or parameters");
+}
+
 std::vector<double> piece_costs(const std::vector<PipelinePiece>& pieces, StageBalance balance,
                                 const space::InputShape& input) {
   std::vector<double> costs;
@@ -84,7 +94,10 @@ std::vector<double> piece_costs(const std::vector<PipelinePiece>& pieces, StageB
     }
   }
   const at::NoGradGuard no_grad;
-  auto x = at::zeros({1, input.channels, input.height, input.width});
+  // On the pieces' device: a trial's network is already on its GPU when it is cut.
+  const auto first = pieces.empty() ? std::vector<at::Tensor>{} : pieces.front().parameters();
+  auto x = at::zeros({1, input.channels, input.height, input.width},
+                     at::TensorOptions().device(first.empty() ? at::kCPU : first.front().device()));
   for (const auto& piece : pieces) {
     x = piece.forward(x);
     const double pixels = x.dim() == 4 ? static_cast<double>(x.size(2) * x.size(3)) : 1.0;

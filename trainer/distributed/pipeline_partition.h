@@ -35,6 +35,11 @@ enum class StageBalance {
   kFlops,       // each piece costs its multiply-adds per image
 };
 
+// "parameters" or "flops", as experiments name them; parse_stage_balance throws ConfigError for
+// another name.
+std::string to_string(StageBalance balance);
+StageBalance parse_stage_balance(const std::string& name);
+
 // Each piece's cost. kFlops runs the pieces once on a zero image of `input` to learn each
 // output's resolution: a convolution costs its weight's size times its piece's output pixels
 // (exact except for the 1x1 before a strided bottleneck convolution, counted at the lower

@@ -19,14 +19,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Rank 0's decision, the same on every rank.
-bool agree_to_go_on(DistributedContext& context, bool rank0_goes_on) {
-  auto go_on = at::zeros({1}, at::TensorOptions().dtype(at::kFloat).device(context.device()));
-  if (context.is_main()) go_on.fill_(rank0_goes_on ? 1 : 0);
-  context.broadcast(go_on);
-  return go_on.cpu().item<float>() > 0.5f;
-}
-
 // Every stage's parameters and buffers from the rank that trained them, to every rank.
 void share_stages(DistributedContext& context, const std::vector<PipelinePiece>& pieces,
                   const std::vector<int>& bounds) {
@@ -81,13 +73,9 @@ class PipelineEpochs {
         auto part = [&](const at::Tensor& t) {
           return t.defined() ? t.narrow(0, position, len).to(device_) : t;
         };
-        const auto u8 = data_.train.images.index_select(0, index).to(device_);
-        const auto image_params = part(params);
-        images =
-            crop_and_flip(augment_.jitter() ? normalizer_.apply_jittered(u8, image_params, augment_)
-                                            : normalizer_.apply(u8),
-                          padding_, part(draws.offsets), part(draws.flips));
-        if (image_params.defined()) images = rotate_and_cut_out(images, image_params, augment_);
+        images = augmented_batch(normalizer_, data_.train.images.index_select(0, index).to(device_),
+                                 augment_, padding_, part(draws.offsets), part(draws.flips),
+                                 part(params));
       }
       lr_ = learning_rate_at(config_, step_, total_steps_, warmup_steps_);
       sgd_.zero_grad();
@@ -197,8 +185,8 @@ TrainingOutcome train_pipelined(DistributedContext& context, space::Network& net
   TrainingOutcome outcome;
   for (int epoch = 1; epoch <= config.epochs; ++epoch) {
     outcome.epochs.push_back(epochs.run_epoch(epoch, on_batch));
-    const bool rank0_goes_on = !on_epoch || on_epoch(outcome.epochs.back());
-    if (!agree_to_go_on(context, rank0_goes_on)) {
+    const bool goes_on = !on_epoch || on_epoch(outcome.epochs.back());
+    if (!rank0_decides(context, goes_on)) {
       outcome.stopped_early = epoch < config.epochs;
       break;
     }

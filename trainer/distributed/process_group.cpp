@@ -353,6 +353,13 @@ void DistributedContext::all_reduce_sum(at::Tensor& tensor) {
   all_reduce_sum(one);
 }
 
+bool rank0_decides(DistributedContext& context, bool value) {
+  auto flag = at::zeros({1}, at::TensorOptions().dtype(at::kFloat).device(context.device()));
+  if (context.is_main()) flag.fill_(value ? 1 : 0);
+  context.broadcast(flag);
+  return flag.cpu().item<float>() > 0.5f;
+}
+
 void DistributedContext::broadcast(at::Tensor& tensor, int root) {
   if (!impl_->backend) return;
   try {

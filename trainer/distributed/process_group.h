@@ -101,4 +101,8 @@ class DistributedContext {
   std::unique_ptr<Impl> impl_;
 };
 
+// Rank 0's `value` on every rank (one broadcast; the others' `value` is ignored): how the ranks
+// of a trial agree to stop after an epoch when only rank 0 asks its pruners.
+bool rank0_decides(DistributedContext& context, bool value);
+
 }  // namespace nasforge::trainer::distributed

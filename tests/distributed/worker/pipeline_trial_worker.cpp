@@ -70,8 +70,7 @@ int main(int argc, char** argv) {
     if (a == "--out" && i + 1 < argc) {
       out = argv[++i];
     } else if (a == "--balance" && i + 1 < argc) {
-      options.balance = std::string(argv[++i]) == "flops" ? dist::StageBalance::kFlops
-                                                          : dist::StageBalance::kParameters;
+      options.balance = dist::parse_stage_balance(argv[++i]);
     } else if (a == "--micro-batches" && i + 1 < argc) {
       options.micro_batches = std::stoi(argv[++i]);
     } else if (a == "--stop-after" && i + 1 < argc) {
