@@ -25,10 +25,9 @@ TrialResult PipelineEvaluator::evaluate(const space::Architecture& arch,
   run.label = "rank " + std::to_string(context_.rank());
   run.local_failure_stops_all = context_.world_size() > 1;
   run.extra["world_size"] = context_.world_size();
-  run.extra["pipeline"] = {
-      {"stages", context_.world_size()},
-      {"micro_batches", options_.micro_batches},
-      {"balance", to_string(options_.balance)}};
+  run.extra["pipeline"] = {{"stages", context_.world_size()},
+                           {"micro_batches", options_.micro_batches},
+                           {"balance", to_string(options_.balance)}};
   return run_trial(space_, *data_, config_, arch, context, run);
 }
 
