@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <thread>
 #include <vector>
 
@@ -27,7 +28,10 @@ std::string trial_key(int n) { return "nasforge/follow/trial/" + std::to_string(
 std::string ended_key(int rank) { return "nasforge/follow/ended/" + std::to_string(rank); }
 
 std::string seconds(std::chrono::milliseconds duration) {
-  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(duration).count()) + " s";
+  if (duration.count() % 1000 == 0) return std::to_string(duration.count() / 1000) + " s";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(duration.count()) / 1000.0);
+  return text;
 }
 
 // The n-th message of rank 0, waited for with no deadline while rank 0 beats.
