@@ -13,6 +13,7 @@
 
 #include "common/errors.h"
 #include "tests/distributed/rank_files.h"
+#include "tests/distributed/rank_workers.h"
 #include "trainer/distributed/gradient_sync.h"
 #include "trainer/distributed/launcher.h"
 #include "trainer/distributed/process_group.h"
@@ -25,28 +26,9 @@ using namespace nasforge::testing;
 
 namespace {
 
-// Largest |a - b| / (|b| + 1e-3) over all parameters.
-double max_relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  double worst = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    worst = std::max(worst, std::abs(double(a[i]) - b[i]) / (std::abs(double(b[i])) + 1e-3));
-  }
-  return worst;
-}
-
 std::vector<dist::RankExit> run_worker(int nproc, const fs::path& dir,
-                                       std::vector<std::string> extra) {
-  dist::LaunchSpec spec;
-  spec.program = NASFORGE_DP_WORKER;
-  spec.nproc = nproc;
-  for (int r = 0; r < nproc; ++r) {
-    auto args = extra;
-    args.insert(args.end(), {"--out", (dir / ("rank" + std::to_string(r))).string()});
-    spec.per_rank_args.push_back(args);
-  }
-  spec.grace = std::chrono::seconds(60);
-  return dist::launch_local(spec);
+                                       const std::vector<std::string>& extra) {
+  return launch_rank_workers(NASFORGE_DP_WORKER, nproc, dir, extra);
 }
 
 struct EnvGuard {

@@ -14,6 +14,7 @@
 #include "common/errors.h"
 #include "space/block_space.h"
 #include "tests/distributed/rank_files.h"
+#include "tests/distributed/rank_workers.h"
 #include "tests/distributed/worker/pipeline_case.h"
 #include "trainer/distributed/launcher.h"
 #include "trainer/distributed/pipeline_stage.h"
@@ -40,16 +41,6 @@ std::vector<float> flat(const std::vector<at::Tensor>& tensors) {
     all.insert(all.end(), c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
   }
   return all;
-}
-
-// Largest |a - b| / (|b| + 1e-3).
-double max_relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  double worst = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    worst = std::max(worst, std::abs(double(a[i]) - b[i]) / (std::abs(double(b[i])) + 1e-3));
-  }
-  return worst;
 }
 
 // The whole network on this process: each step the same micro-batches one after the other,
@@ -115,16 +106,7 @@ std::vector<float> by_names(const std::map<std::string, at::Tensor>& values,
 // gradients and final weights against `ref`; every parameter must belong to exactly one stage.
 void check_pipeline_against(const Reference& ref, int nproc, const fs::path& dir,
                             const std::vector<std::string>& extra) {
-  dist::LaunchSpec spec;
-  spec.program = NASFORGE_PIPELINE_WORKER;
-  spec.nproc = nproc;
-  for (int r = 0; r < nproc; ++r) {
-    auto args = extra;
-    args.insert(args.end(), {"--out", (dir / ("rank" + std::to_string(r))).string()});
-    spec.per_rank_args.push_back(args);
-  }
-  spec.grace = std::chrono::seconds(60);
-  const auto exits = dist::launch_local(spec);
+  const auto exits = launch_rank_workers(NASFORGE_PIPELINE_WORKER, nproc, dir, extra);
   std::string errors;
   for (int r = 0; r < nproc; ++r)
     errors += read_text(dir / ("rank" + std::to_string(r) + ".error"));

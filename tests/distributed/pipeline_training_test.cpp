@@ -9,6 +9,7 @@
 
 #include "common/errors.h"
 #include "tests/distributed/rank_files.h"
+#include "tests/distributed/rank_workers.h"
 #include "tests/trainer/fixtures.h"
 #include "trainer/distributed/launcher.h"
 #include "trainer/distributed/pipeline_evaluator.h"
@@ -35,16 +36,7 @@ std::vector<std::vector<double>> read_rows(const fs::path& path) {
 
 // Runs `nproc` pipeline_trial_worker ranks writing under dir/rankR; throws naming a failed rank.
 void run_trial_workers(int nproc, const fs::path& dir, const std::vector<std::string>& extra) {
-  dist::LaunchSpec spec;
-  spec.program = NASFORGE_PIPELINE_TRIAL_WORKER;
-  spec.nproc = nproc;
-  for (int r = 0; r < nproc; ++r) {
-    auto args = extra;
-    args.insert(args.end(), {"--out", (dir / ("rank" + std::to_string(r))).string()});
-    spec.per_rank_args.push_back(args);
-  }
-  spec.grace = std::chrono::seconds(60);
-  const auto exits = dist::launch_local(spec);
+  const auto exits = launch_rank_workers(NASFORGE_PIPELINE_TRIAL_WORKER, nproc, dir, extra);
   std::string errors;
   for (int r = 0; r < nproc; ++r)
     errors += read_text(dir / ("rank" + std::to_string(r) + ".error"));
