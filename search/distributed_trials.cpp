@@ -193,8 +193,7 @@ DistributedSearch::DistributedSearch(const dist::DistributedOptions& options,
   if (pipeline) {
     dist::PipelineTraining stages;
     stages.micro_batches = pipeline->micro_batches;
-    stages.balance = pipeline->balance == "parameters" ? dist::StageBalance::kParameters
-                                                       : dist::StageBalance::kFlops;
+    stages.balance = dist::parse_stage_balance(pipeline->balance);
     evaluator_ = std::make_unique<dist::PipelineEvaluator>(*trains_on, space, std::move(data),
                                                            config, stages);
   } else {
