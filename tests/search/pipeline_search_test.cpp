@@ -102,10 +102,8 @@ TEST_CASE("launch refuses pipeline stages in trial groups of one rank", "[search
   CHECK_FALSE(std::filesystem::exists(db));
 }
 
-TEST_CASE(
-    "--workers and --devices on the command line keep the file's pipeline and replace its "
-    "slots",
-    "[search]") {
+TEST_CASE("the command line's worker and device flags keep the file's pipeline, replace its slots",
+          "[search]") {
   // Through `run`, which then refuses the pipeline in one process: the refusal proves the
   // pipeline was kept; a file without one runs with the command line's slots.
   TempDir dir("cli-pipeline-override");
