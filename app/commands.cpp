@@ -119,10 +119,18 @@ void run_distributed(const Experiment& experiment, const std::string& db_path, b
                       ": \"fidelity.continue\" is not supported for trials on several ranks yet");
   }
   const auto groups = TrialGroupOptions::from_environment(options.world_size);
-  if (experiment.parallel.pipeline && (groups.group_size == 1 || options.world_size == 1)) {
-    throw ConfigError(
-        "parallel.pipeline: trial groups of one rank leave nothing to cut into "
-        "stages; use --group-size 2 or more");
+  if (const auto& pipeline = experiment.parallel.pipeline) {
+    const int per_trial = groups.group_size > 0 ? groups.group_size : options.world_size;
+    if (per_trial == 1) {
+      throw ConfigError(
+          "parallel.pipeline: trial groups of one rank leave nothing to cut into "
+          "stages; use --group-size 2 or more");
+    }
+    if (pipeline->stages > 0 && per_trial % pipeline->stages != 0) {
+      throw ConfigError("parallel.pipeline.stages: " + std::to_string(pipeline->stages) +
+                        " stages do not divide the " + std::to_string(per_trial) +
+                        " ranks of each trial");
+    }
   }
   std::optional<store::SqliteStore> store;
   std::optional<store::WriterLease> lease;

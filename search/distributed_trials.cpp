@@ -194,8 +194,18 @@ DistributedSearch::DistributedSearch(const dist::DistributedOptions& options,
     dist::PipelineTraining stages;
     stages.micro_batches = pipeline->micro_batches;
     stages.balance = dist::parse_stage_balance(pipeline->balance);
-    evaluator_ = std::make_unique<dist::PipelineEvaluator>(*trains_on, space, std::move(data),
-                                                           config, stages);
+    auto ranks = dist::PipelineRanks::whole(*trains_on);
+    if (pipeline->stages > 0 && pipeline->stages < layout_.group_size()) {
+      auto groups = dist::make_pipeline_groups(
+          *world_, layout_.ranks_of(layout_.group_of(options.rank)), pipeline->stages);
+      pipeline_stages_ = std::move(groups.stages);
+      pipeline_replicas_ = std::move(groups.replicas);
+      ranks.stages = pipeline_stages_.get();
+      ranks.replicas = pipeline_replicas_.get();
+    }
+    stages_ = ranks.stages->world_size();
+    evaluator_ =
+        std::make_unique<dist::PipelineEvaluator>(ranks, space, std::move(data), config, stages);
   } else {
     evaluator_ =
         std::make_unique<dist::DataParallelEvaluator>(*trains_on, space, std::move(data), config);
@@ -208,8 +218,12 @@ DistributedSearch::~DistributedSearch() {
 }
 
 std::string DistributedSearch::describe() const {
-  const auto each = pipelined_ ? "pipeline of " + std::to_string(layout_.group_size()) + " stages"
-                               : std::string("data-parallel");
+  std::string each = "data-parallel";
+  if (pipelined_) {
+    const int replicas = layout_.group_size() / stages_;
+    each = "pipeline of " + std::to_string(stages_) + " stages";
+    if (replicas > 1) each.append(" x " + std::to_string(replicas) + " replicas");
+  }
   if (layout_.groups() == 1) {
     return each + " over " + std::to_string(options_.world_size) + " ranks";
   }

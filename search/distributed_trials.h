@@ -104,6 +104,10 @@ class DistributedSearch {
   int threads_;  // the training config's intra-op threads (0: LibTorch's default)
   std::unique_ptr<trainer::distributed::DistributedContext> world_;
   std::unique_ptr<trainer::distributed::DistributedContext> group_;  // null without groups
+  // With pipeline replicas: this rank's pipeline and its stage's replicas; null otherwise.
+  std::unique_ptr<trainer::distributed::DistributedContext> pipeline_stages_;
+  std::unique_ptr<trainer::distributed::DistributedContext> pipeline_replicas_;
+  int stages_ = 0;                                 // pipeline stages per replica (0: data-parallel)
   std::unique_ptr<trainer::Evaluator> evaluator_;  // data-parallel or pipeline stages
   std::unique_ptr<TrialLeader> leader_;
   std::unique_ptr<GroupDispatcher> dispatcher_;

@@ -38,8 +38,12 @@ ParallelOptions ParallelOptions::from_json(const nlohmann::json& j, const std::s
     const auto& p = j.at("pipeline");
     const auto at = where + ".pipeline";
     cfg::require_object(p, at);
-    cfg::reject_unknown_keys(p, at, {"micro_batches", "balance"});
+    cfg::reject_unknown_keys(p, at, {"stages", "micro_batches", "balance"});
     PipelineParallel pipeline;
+    if (p.contains("stages")) {
+      pipeline.stages =
+          cfg::in_range(cfg::optional<int>(p, "stages", at, 0), 2, 1 << 16, at + ".stages");
+    }
     pipeline.micro_batches = cfg::in_range(cfg::optional<int>(p, "micro_batches", at, 4), 1,
                                            1 << 20, at + ".micro_batches");
     pipeline.balance = cfg::optional<std::string>(p, "balance", at, "flops");
@@ -71,6 +75,7 @@ nlohmann::json ParallelOptions::to_json() const {
   if (!devices.empty()) j["devices"] = devices;
   if (pipeline) {
     j["pipeline"] = {{"micro_batches", pipeline->micro_batches}, {"balance", pipeline->balance}};
+    if (pipeline->stages > 0) j["pipeline"]["stages"] = pipeline->stages;
   }
   return j;
 }

@@ -11,14 +11,18 @@ namespace nasforge::search {
 // Model parallelism: on several ranks, each trial's network cut into consecutive stages, one per
 // rank of the ranks that train it (trainer/distributed/pipeline_training.h).
 struct PipelineParallel {
-  int micro_batches = 4;          // per batch
+  // Stages per pipeline; 0: every rank of a trial. Fewer (dividing them): that many replicas of
+  // the pipeline, data-parallel (e.g. 4 ranks as 2 stages x 2 replicas).
+  int stages = 0;
+  int micro_batches = 4;          // per batch (per replica's share of it, with replicas)
   std::string balance = "flops";  // stages of equal "flops" or "parameters"
 };
 
 struct ParallelOptions {
   int workers = 1;                   // trials in flight at once
   std::vector<std::string> devices;  // one per worker slot, round robin; empty: the training device
-  // "pipeline": {"micro_batches": M, "balance": "flops" | "parameters"}; unset: data parallelism.
+  // "pipeline": {"stages": S, "micro_batches": M, "balance": "flops" | "parameters"}; unset:
+  // data parallelism.
   std::optional<PipelineParallel> pipeline;
 
   // {"workers": N, "devices": ["cuda:0", "cuda:1"] | "all", "pipeline": {...}}; "all": every

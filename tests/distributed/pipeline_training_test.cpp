@@ -77,6 +77,40 @@ TEST_CASE("a trial trained as two pipeline stages matches one stage, epoch by ep
   CHECK(read_text(two / "rank1.outcome") == "2 0\n");
 }
 
+TEST_CASE("two replicas of two stages train as one pipeline over the whole batch",
+          "[distributed]") {
+  // 4 ranks as 2 stages x 2 replicas, each replica's half of every batch of 48 in 2
+  // micro-batches of 12, against 2 ranks as 2 stages with 4 micro-batches of 12: the same
+  // micro-batches through the same stages (batch norm included), the replicas' gradients summed
+  // by all-reduce instead of accumulated: the same training curve and parameters up to rounding.
+  // Validation differs: each replica keeps its own batch-norm running statistics, as in data
+  // parallelism.
+  const auto pipeline = scratch("pipeline_trial_pipeline");
+  const auto replicas = scratch("pipeline_trial_replicas");
+  run_trial_workers(2, pipeline, {"--batch", "48", "--micro-batches", "4"});
+  run_trial_workers(4, replicas, {"--batch", "48", "--micro-batches", "2", "--stages", "2"});
+  const auto reference = read_rows(pipeline / "rank0.epochs");
+  REQUIRE(reference.size() == 2);
+  for (int r = 0; r < 4; ++r) {
+    INFO("rank " << r);
+    const auto rows = read_rows(replicas / ("rank" + std::to_string(r) + ".epochs"));
+    REQUIRE(rows.size() == reference.size());
+    for (size_t e = 0; e < rows.size(); ++e) {
+      CHECK(rows[e][1] == Approx(reference[e][1]).epsilon(1e-6));  // training loss
+      CHECK(rows[e][2] == reference[e][2]);                        // training accuracy
+      // Validation is summed over the replicas: every rank reports the same.
+      CHECK(rows[e] == read_rows(replicas / "rank0.epochs")[e]);
+    }
+  }
+  // Within a replica every rank holds its whole network; across replicas the parameters agree.
+  CHECK(read_floats(replicas / "rank0.weights") == read_floats(replicas / "rank1.weights"));
+  const auto whole = read_floats(pipeline / "rank0.params");
+  CHECK(max_relative_difference(read_floats(replicas / "rank0.params"), whole) < 1e-4);
+  CHECK(max_relative_difference(read_floats(replicas / "rank2.params"), whole) < 1e-4);
+  CHECK(max_relative_difference(read_floats(replicas / "rank2.params"),
+                                read_floats(replicas / "rank0.params")) < 1e-6);
+}
+
 TEST_CASE("rank 0 asking to stop after an epoch stops every pipeline stage there",
           "[distributed]") {
   // Only rank 0's on_epoch counts: rank 1's says go on, yet both stop after epoch 1.
@@ -118,7 +152,8 @@ TEST_CASE("the pipeline evaluator in a world of one records the trial and saves 
   dist::DistributedContext world(dist::DistributedOptions{}, c10::Device(c10::kCPU));
   dist::PipelineTraining options;
   options.micro_batches = 2;
-  dist::PipelineEvaluator evaluator(world, space, data, config, options);
+  dist::PipelineEvaluator evaluator(dist::PipelineRanks::whole(world), space, data, config,
+                                    options);
   trainer::TrialContext context;
   context.seed = 4;
   context.weights_path = (scratch("pipeline_evaluator") / "trial.pt").string();
@@ -152,7 +187,8 @@ TEST_CASE("a pipelined trial that diverges is recorded failed, with the reason",
   auto config = quick_config();
   config.epochs = 1;
   dist::DistributedContext world(dist::DistributedOptions{}, c10::Device(c10::kCPU));
-  dist::PipelineEvaluator evaluator(world, space, data, config, dist::PipelineTraining{});
+  dist::PipelineEvaluator evaluator(dist::PipelineRanks::whole(world), space, data, config,
+                                    dist::PipelineTraining{});
   trainer::TrialContext context;
   context.seed = 4;
   const auto result = evaluator.evaluate(space.parse("basic-d1-w8-k3/basic-d1-w16-k3"), context);
@@ -168,9 +204,9 @@ TEST_CASE("pipeline training refuses fp16: its stages train in fp32 only", "[dis
   dist::DistributedContext world(dist::DistributedOptions{}, c10::Device(c10::kCPU));
   auto network = space::build_network(space, space.parse("basic-d1-w8-k3/basic-d1-w16-k3"),
                                       data->shape, data->num_classes);
-  CHECK_THROWS_WITH(
-      dist::train_pipelined(world, *network, *data, config, 1, dist::PipelineTraining{}, {}),
-      Catch::Contains("fp32 only"));
+  CHECK_THROWS_WITH(dist::train_pipelined(dist::PipelineRanks::whole(world), *network, *data,
+                                          config, 1, dist::PipelineTraining{}, {}),
+                    Catch::Contains("fp32 only"));
 }
 
 TEST_CASE("one pipeline stage of one micro-batch trains as the training loop does",
@@ -202,8 +238,8 @@ TEST_CASE("one pipeline stage of one micro-batch trains as the training loop doe
   dist::DistributedContext world(dist::DistributedOptions{}, c10::Device(c10::kCPU));
   dist::PipelineTraining whole_batches;
   whole_batches.micro_batches = 1;
-  const auto outcome =
-      dist::train_pipelined(world, *staged, *data, config, 3, whole_batches, nullptr);
+  const auto outcome = dist::train_pipelined(dist::PipelineRanks::whole(world), *staged, *data,
+                                             config, 3, whole_batches, nullptr);
   REQUIRE(outcome.epochs.size() == reference.epochs.size());
   for (size_t e = 0; e < outcome.epochs.size(); ++e) {
     INFO("epoch " << e + 1);

@@ -22,7 +22,8 @@ json pipeline_experiment(int trials) {
 
 // Each trial's validation accuracy by ordinal; every trial completed, with one epoch, trained as
 // `stages` pipeline stages, and its weights saved.
-std::map<std::int64_t, double> check_pipelined_trials(const std::string& db, int stages) {
+std::map<std::int64_t, double> check_pipelined_trials(const std::string& db, int stages,
+                                                      int replicas = 1) {
   auto store = store::SqliteStore::open(db);
   std::map<std::int64_t, double> accuracy;
   for (const auto& t : store.trials(store.experiment().id)) {
@@ -30,6 +31,7 @@ std::map<std::int64_t, double> check_pipelined_trials(const std::string& db, int
     CHECK(t.state == TrialState::kCompleted);
     CHECK(store.epochs(t.id).size() == 1);
     CHECK(t.result.extra.at("pipeline").at("stages") == stages);
+    CHECK(t.result.extra.at("pipeline").at("replicas") == replicas);
     CHECK(t.result.extra.at("pipeline").at("micro_batches") == 4);
     CHECK(std::filesystem::exists(t.result.weights_path));
     accuracy[t.ordinal] = t.result.val_accuracy;
@@ -57,8 +59,16 @@ TEST_CASE("pipeline settings are parsed, kept, and checked against what stages c
   CHECK_THROWS_WITH(search::Experiment::from_json(bad, "e"),
                     Catch::Contains("e.parallel.pipeline.balance: unknown 'memory'"));
   bad = pipeline_experiment(2);
-  bad["parallel"]["pipeline"]["stages"] = 2;
-  CHECK_THROWS_WITH(search::Experiment::from_json(bad, "e"), Catch::Contains("\"stages\""));
+  bad["parallel"]["pipeline"]["replicas"] = 2;
+  CHECK_THROWS_WITH(search::Experiment::from_json(bad, "e"), Catch::Contains("\"replicas\""));
+  bad = pipeline_experiment(2);
+  bad["parallel"]["pipeline"]["stages"] = 1;
+  CHECK_THROWS_WITH(search::Experiment::from_json(bad, "e"),
+                    Catch::Contains("e.parallel.pipeline.stages"));
+  auto staged = pipeline_experiment(2);
+  staged["parallel"]["pipeline"]["stages"] = 2;
+  CHECK(search::Experiment::from_json(search::Experiment::from_json(staged, "e").to_json(), "e")
+            .parallel.pipeline->stages == 2);
   bad = pipeline_experiment(2);
   bad["parallel"]["pipeline"]["micro_batches"] = 0;
   CHECK_THROWS_WITH(search::Experiment::from_json(bad, "e"),
@@ -141,4 +151,23 @@ TEST_CASE("launch trains each trial as pipeline stages, over all ranks or in tri
              Catch::Contains("4 ranks as 2 trial groups of 2 (each a pipeline of 2 stages)"));
   // The same trials (seeds from the experiment's), the same two stages each: the same results.
   CHECK(check_pipelined_trials(dir.file("groups.db"), 2) == over_all);
+}
+
+TEST_CASE("launch trains each trial as replicas of pipeline stages", "[search][distributed]") {
+  TempDir dir("cli-pipeline-replicas");
+  auto experiment = pipeline_experiment(2);
+  experiment["parallel"]["pipeline"]["stages"] = 2;
+  const auto config = write_json(dir, "p.json", experiment);
+  const auto result = run_cli("launch --nproc 4 " + config + " --db " + dir.file("r.db"));
+  INFO(result.output);
+  REQUIRE(result.exit_code == 0);
+  CHECK_THAT(result.output, Catch::Contains("pipeline of 2 stages x 2 replicas over 4 ranks"));
+  CHECK(check_pipelined_trials(dir.file("r.db"), 2, 2).size() == 2);
+
+  experiment["parallel"]["pipeline"]["stages"] = 3;
+  const auto bad = run_cli("launch --nproc 4 " + write_json(dir, "bad.json", experiment) +
+                           " --db " + dir.file("bad.db"));
+  CHECK(bad.exit_code != 0);
+  CHECK_THAT(bad.output, Catch::Contains("3 stages do not divide the 4 ranks of each trial"));
+  CHECK_FALSE(std::filesystem::exists(dir.file("bad.db")));
 }

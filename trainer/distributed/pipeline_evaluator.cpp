@@ -4,10 +4,10 @@
 
 namespace nasforge::trainer::distributed {
 
-PipelineEvaluator::PipelineEvaluator(DistributedContext& context, const space::SearchSpace& space,
+PipelineEvaluator::PipelineEvaluator(PipelineRanks ranks, const space::SearchSpace& space,
                                      std::shared_ptr<const DataSplits> data, TrainConfig config,
                                      PipelineTraining options)
-    : context_(context),
+    : ranks_(ranks),
       space_(space),
       data_(std::move(data)),
       config_(std::move(config)),
@@ -15,17 +15,19 @@ PipelineEvaluator::PipelineEvaluator(DistributedContext& context, const space::S
 
 TrialResult PipelineEvaluator::evaluate(const space::Architecture& arch,
                                         const TrialContext& context) {
+  DistributedContext& trial = *ranks_.trial;
   TrialRun run;
-  run.device = context_.device();
+  run.device = trial.device();
   run.train = [&](space::Network& network, const TrainConfig& config) {
-    return train_pipelined(context_, network, *data_, config, context.seed, options_,
-                           context_.is_main() ? context.on_epoch : nullptr, context.on_batch);
+    return train_pipelined(ranks_, network, *data_, config, context.seed, options_,
+                           trial.is_main() ? context.on_epoch : nullptr, context.on_batch);
   };
-  run.saves_weights = context_.is_main();
-  run.label = "rank " + std::to_string(context_.rank());
-  run.local_failure_stops_all = context_.world_size() > 1;
-  run.extra["world_size"] = context_.world_size();
-  run.extra["pipeline"] = {{"stages", context_.world_size()},
+  run.saves_weights = trial.is_main();
+  run.label = "rank " + std::to_string(trial.rank());
+  run.local_failure_stops_all = trial.world_size() > 1;
+  run.extra["world_size"] = trial.world_size();
+  run.extra["pipeline"] = {{"stages", ranks_.stages->world_size()},
+                           {"replicas", ranks_.replicas ? ranks_.replicas->world_size() : 1},
                            {"micro_batches", options_.micro_batches},
                            {"balance", to_string(options_.balance)}};
   return run_trial(space_, *data_, config_, arch, context, run);

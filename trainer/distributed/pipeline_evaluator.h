@@ -1,6 +1,7 @@
 #pragma once
 // An Evaluator that trains each trial as pipeline stages over the ranks of a context (all ranks
-// of a job, or one trial group): trainer/distributed/pipeline_training.h. Every rank must call
+// of a job, or one trial group), possibly as several replicas of the pipeline:
+// trainer/distributed/pipeline_training.h. Every rank must call
 // evaluate() with the same architecture and context (seed, hparams); rank 0's on_epoch decides
 // whether to stop early. Rank 0 saves the weights (every rank holds the whole trained network at
 // the end). A rank's own failure (out of memory, a LibTorch error) stops it with a
@@ -18,7 +19,8 @@ namespace nasforge::trainer::distributed {
 
 class PipelineEvaluator final : public Evaluator {
  public:
-  PipelineEvaluator(DistributedContext& context, const space::SearchSpace& space,
+  // `ranks` (and the contexts it points to) must outlive the evaluator.
+  PipelineEvaluator(PipelineRanks ranks, const space::SearchSpace& space,
                     std::shared_ptr<const DataSplits> data, TrainConfig config,
                     PipelineTraining options);
 
@@ -26,7 +28,7 @@ class PipelineEvaluator final : public Evaluator {
   TrialResult evaluate(const space::Architecture& arch, const TrialContext& context) override;
 
  private:
-  DistributedContext& context_;
+  PipelineRanks ranks_;
   const space::SearchSpace& space_;
   std::shared_ptr<const DataSplits> data_;
   TrainConfig config_;
