@@ -17,10 +17,10 @@ struct CliResult {
   std::string output;  // stdout and stderr together
 };
 
-inline CliResult run_cli(const std::string& args) {
-  const std::string command = std::string(NASFORGE_BINARY) + " " + args + " 2>&1";
+// A shell command line, its stderr with its stdout.
+inline CliResult run_shell(const std::string& command) {
   CliResult result;
-  FILE* pipe = popen(command.c_str(), "r");
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
   if (!pipe) return result;
   std::array<char, 4096> buffer;
   size_t n;
@@ -29,6 +29,11 @@ inline CliResult run_cli(const std::string& args) {
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+// The nasforge binary with `args`.
+inline CliResult run_cli(const std::string& args) {
+  return run_shell(std::string(NASFORGE_BINARY) + " " + args);
 }
 
 struct TempDir {

@@ -51,17 +51,7 @@ namespace {
 // The command line run with extra environment, in the background; get() waits for its end.
 std::future<CliResult> start_cli(const std::string& env, const std::string& args) {
   return std::async(std::launch::async, [=] {
-    const std::string command = env + " " + std::string(NASFORGE_BINARY) + " " + args + " 2>&1";
-    CliResult result;
-    FILE* pipe = popen(command.c_str(), "r");
-    if (!pipe) return result;
-    std::array<char, 4096> buffer;
-    size_t n;
-    while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-      result.output.append(buffer.data(), n);
-    const int status = pclose(pipe);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
+    return run_shell(env + " " + std::string(NASFORGE_BINARY) + " " + args);
   });
 }
 
