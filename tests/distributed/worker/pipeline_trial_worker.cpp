@@ -18,21 +18,15 @@
 #include <iostream>
 
 #include "space/modules/network.h"
+#include "tests/distributed/worker/float_dump.h"
 #include "tests/trainer/fixtures.h"
 #include "trainer/distributed/pipeline_training.h"
 
 using namespace nasforge;
 namespace dist = nasforge::trainer::distributed;
+using nasforge::testing::write_floats;
 
 namespace {
-
-void write_floats(const std::string& path, const std::vector<at::Tensor>& tensors) {
-  std::vector<at::Tensor> flat;
-  for (const auto& t : tensors) flat.push_back(t.detach().reshape({-1}).to(at::kFloat));
-  const auto all = at::cat(flat).contiguous();
-  std::ofstream f(path, std::ios::binary);
-  f.write(static_cast<const char*>(all.data_ptr()), all.numel() * sizeof(float));
-}
 
 int run(const std::string& out, const dist::PipelineTraining& options, int stop_after, int stages,
         int batch_size) {

@@ -17,21 +17,15 @@
 #include <set>
 
 #include "common/errors.h"
+#include "tests/distributed/worker/float_dump.h"
 #include "tests/distributed/worker/pipeline_case.h"
 #include "trainer/distributed/pipeline_stage.h"
 
 using namespace nasforge;
 namespace dist = nasforge::trainer::distributed;
+using nasforge::testing::write_floats;
 
 namespace {
-
-void write_floats(const std::string& path, const std::vector<at::Tensor>& tensors) {
-  std::vector<at::Tensor> flat;
-  for (const auto& t : tensors) flat.push_back(t.detach().reshape({-1}).to(at::kFloat));
-  const auto all = at::cat(flat).contiguous();
-  std::ofstream f(path, std::ios::binary);
-  f.write(static_cast<const char*>(all.data_ptr()), all.numel() * sizeof(float));
-}
 
 int run(const std::string& out, dist::StageBalance balance, bool frozen_bn) {
   at::set_num_threads(1);
